@@ -1,0 +1,285 @@
+"""Master-data endpoints: parse, call one selector or service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dms.tenancy.api import TenantApi, get_or_404
+from dms.tenancy.enums import Role
+from dms.tenancy.models import Distributor
+
+from . import selectors, services
+from .enums import Channel
+from .filters import OutletFilter, PriceListFilter, SchemeFilter, SkuFilter
+from .serializers import (
+    BrandOutput,
+    OutletOutput,
+    PriceListOutput,
+    SchemeOutput,
+    SkuOutput,
+    TaxRateOutput,
+)
+
+MANUFACTURER_WRITERS = frozenset({Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_SYSTEM})
+OUTLET_WRITERS = frozenset({Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_SYSTEM, Role.DISTRIBUTOR_ADMIN,
+                            Role.DISTRIBUTOR_STAFF})
+
+
+def _filtered(filterset_class: Any, request: Request, qs: Any) -> Any:
+    fs = filterset_class(request.query_params, queryset=qs)
+    if not fs.is_valid():
+        raise serializers.ValidationError(fs.errors)
+    return fs.qs
+
+
+class _ListApi(TenantApi):
+    output: type[serializers.Serializer]
+    filterset: Any = None
+
+    def rows(self) -> Any:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        qs = self.rows()
+        if self.filterset is not None:
+            qs = _filtered(self.filterset, request, qs)
+        return self.paginate(qs, self.output)
+
+
+class _DetailApi(TenantApi):
+    output: type[serializers.Serializer]
+
+    def rows(self) -> Any:
+        raise NotImplementedError
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self.output(get_or_404(self.rows(), pk=pk)).data)
+
+
+class BrandListApi(_ListApi):
+    output = BrandOutput
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=30)
+        name = serializers.CharField(max_length=120)
+        active = serializers.BooleanField(default=True)
+
+    def rows(self) -> Any:
+        return selectors.brand_list(scope=self.scope)
+
+    @extend_schema(responses=BrandOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @extend_schema(request=InputSerializer, responses=BrandOutput)
+    def post(self, request: Request) -> Response:
+        if self.scope.role not in MANUFACTURER_WRITERS:
+            return Response(_forbidden(), status=403)
+        brand = services.brand_create(scope=self.scope, **self.validated(self.InputSerializer, request.data))
+        return Response(BrandOutput(brand).data, status=201)
+
+
+class BrandDetailApi(_DetailApi):
+    output = BrandOutput
+
+    def rows(self) -> Any:
+        return selectors.brand_list(scope=self.scope)
+
+    @extend_schema(responses=BrandOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return super().get(request, pk)
+
+
+def _forbidden() -> dict:
+    from dms.core.api import error_body
+
+    return error_body("permission_denied", "Your role may not change this.")
+
+
+class SkuInput(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    brand = serializers.IntegerField()
+    pack_size = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    units_per_case = serializers.IntegerField(min_value=1)
+    weight_kg_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=0)
+    volume_l_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=0)
+    tax_class = serializers.CharField(max_length=30)
+    active = serializers.BooleanField(default=True)
+
+    def validate_brand(self, value: int) -> Any:
+        brand = selectors.brand_list(scope=self.context["scope"]).filter(pk=value).first()
+        if brand is None:
+            raise serializers.ValidationError("Unknown brand.")
+        return brand
+
+
+class SkuListApi(_ListApi):
+    output = SkuOutput
+    filterset = SkuFilter
+
+    def rows(self) -> Any:
+        return selectors.sku_list(scope=self.scope)
+
+    @extend_schema(responses=SkuOutput(many=True), parameters=[OpenApiParameter("code", str)])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @extend_schema(request=SkuInput, responses=SkuOutput)
+    def post(self, request: Request) -> Response:
+        if self.scope.role not in MANUFACTURER_WRITERS:
+            return Response(_forbidden(), status=403)
+        data = self.validated(SkuInput, request.data, context={"scope": self.scope})
+        return Response(SkuOutput(services.sku_create(scope=self.scope, **data)).data, status=201)
+
+
+class SkuDetailApi(_DetailApi):
+    output = SkuOutput
+
+    def rows(self) -> Any:
+        return selectors.sku_list(scope=self.scope)
+
+    @extend_schema(responses=SkuOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return super().get(request, pk)
+
+    @extend_schema(request=SkuInput(partial=True), responses=SkuOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        if self.scope.role not in MANUFACTURER_WRITERS:
+            return Response(_forbidden(), status=403)
+        get_or_404(self.rows(), pk=pk)
+        data = self.validated(SkuInput, request.data, partial=True, context={"scope": self.scope})
+        return Response(SkuOutput(services.sku_update(scope=self.scope, sku_id=pk, **data)).data)
+
+
+class OutletInput(serializers.Serializer):
+    distributor = serializers.IntegerField(required=False, help_text="required for manufacturer principals")
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.GENERAL_TRADE)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False,
+                                   allow_null=True)
+    lng = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False,
+                                   allow_null=True)
+    opening_hours = serializers.JSONField(required=False, default=dict)
+    credit_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, default=0)
+    tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    active = serializers.BooleanField(default=True)
+
+    def validate_distributor(self, value: int) -> Distributor:
+        scope = self.context["scope"]
+        distributor = Distributor.objects.filter(pk=value).first()
+        if distributor is None or not scope.can_access_distributor(distributor.pk):
+            raise serializers.ValidationError("Unknown distributor.")
+        return distributor
+
+    def validate_opening_hours(self, value: Any) -> Any:
+        from .validation import validate_opening_hours
+
+        try:
+            return validate_opening_hours(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class OutletListApi(_ListApi):
+    output = OutletOutput
+    filterset = OutletFilter
+    required_roles = OUTLET_WRITERS | {Role.MANUFACTURER_ANALYST}
+
+    def rows(self) -> Any:
+        return selectors.outlet_list(scope=self.scope)
+
+    @extend_schema(responses=OutletOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    @extend_schema(request=OutletInput, responses=OutletOutput)
+    def post(self, request: Request) -> Response:
+        if self.scope.role not in OUTLET_WRITERS:
+            return Response(_forbidden(), status=403)
+        data = self.validated(OutletInput, request.data, context={"scope": self.scope})
+        return Response(OutletOutput(services.outlet_create(scope=self.scope, **data)).data, status=201)
+
+
+class OutletDetailApi(_DetailApi):
+    output = OutletOutput
+
+    def rows(self) -> Any:
+        return selectors.outlet_list(scope=self.scope)
+
+    @extend_schema(responses=OutletOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return super().get(request, pk)
+
+    @extend_schema(request=OutletInput(partial=True), responses=OutletOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        if self.scope.role not in OUTLET_WRITERS:
+            return Response(_forbidden(), status=403)
+        get_or_404(self.rows(), pk=pk)
+        data = self.validated(OutletInput, request.data, partial=True, context={"scope": self.scope})
+        data.pop("distributor", None)  # an outlet does not move between distributors
+        return Response(OutletOutput(services.outlet_update(scope=self.scope, outlet_id=pk, **data)).data)
+
+
+class PriceListListApi(_ListApi):
+    output = PriceListOutput
+    filterset = PriceListFilter
+
+    def rows(self) -> Any:
+        return selectors.price_list_list(scope=self.scope)
+
+    @extend_schema(responses=PriceListOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class PriceListDetailApi(_DetailApi):
+    output = PriceListOutput
+
+    def rows(self) -> Any:
+        return selectors.price_list_list(scope=self.scope)
+
+    @extend_schema(responses=PriceListOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return super().get(request, pk)
+
+
+class TaxRateListApi(_ListApi):
+    output = TaxRateOutput
+
+    def rows(self) -> Any:
+        return selectors.tax_rate_list(scope=self.scope)
+
+    @extend_schema(responses=TaxRateOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class SchemeListApi(_ListApi):
+    output = SchemeOutput
+    filterset = SchemeFilter
+
+    def rows(self) -> Any:
+        return selectors.scheme_list(scope=self.scope)
+
+    @extend_schema(responses=SchemeOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class SchemeDetailApi(_DetailApi):
+    output = SchemeOutput
+
+    def rows(self) -> Any:
+        return selectors.scheme_list(scope=self.scope)
+
+    @extend_schema(responses=SchemeOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return super().get(request, pk)

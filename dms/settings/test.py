@@ -1,0 +1,19 @@
+"""Test settings: real PostgreSQL and Redis (URLs from the environment), fast hashers, eager Celery.
+
+The test database is created and migrated as the owner role (DATABASE_OWNER_URL); tests/conftest.py
+then reconnects as the application role so row-level security is in force for every test.
+"""
+
+from .base import *  # noqa: F401,F403
+from .base import env
+
+SECRET_KEY = "dms-test-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+DEBUG = False
+DATABASES = {"default": env.db("DATABASE_OWNER_URL", default=env.str("DATABASE_URL", default="sqlite://"))}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_dms")}
+DMS_APP_DB_ROLE = env.str("DMS_APP_DB_ROLE", default="dms_app")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+ALLOWED_HOSTS = ["*"]

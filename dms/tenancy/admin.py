@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .admin_base import DistributorOwnedAdmin, TenantAdmin
+from .enums import Role
+from .models import ApiKey, Device, Distributor, Membership, Tenant, TenantSettings
+from .principals import is_platform_operator
+
+
+@admin.register(Tenant)
+class TenantRegistryAdmin(admin.ModelAdmin):
+    """Platform operators only."""
+
+    list_display = ["name", "slug", "currency", "time_zone", "active"]
+    search_fields = ["name", "slug"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_platform_operator(request.user, request.session)
+
+    has_view_permission = has_change_permission = has_add_permission = (  # type: ignore[assignment]
+        lambda self, request, obj=None: is_platform_operator(request.user, request.session))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Distributor)
+class DistributorAdmin(TenantAdmin):
+    list_display = ["code", "name", "address", "active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(TenantSettings)
+class TenantSettingsAdmin(TenantAdmin):
+    list_display = ["tenant", "day_close_hour", "credit_check", "allocation_all_or_nothing"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Global table: filtered here by the user's tenant (and distributor) explicitly."""
+
+    list_display = ["user", "role", "distributor", "active"]
+    list_filter = ["role", "active"]
+    fields = ["user", "role", "distributor", "active"]
+    raw_id_fields = ["user"]
+
+    def _scope(self, request: HttpRequest) -> Any:
+        return getattr(request, "scope", None)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        scope = self._scope(request)
+        if scope is None:
+            return Membership.objects.none()
+        qs = super().get_queryset(request).filter(tenant_id=scope.tenant_id).select_related("user", "distributor")
+        return qs if scope.distributor_ids is None else qs.filter(distributor_id__in=scope.distributor_ids)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        scope = self._scope(request)
+        return scope is not None and scope.role in {Role.MANUFACTURER_ADMIN, Role.DISTRIBUTOR_ADMIN}
+
+    has_view_permission = lambda self, request, obj=None: self.has_module_permission(request)  # noqa: E731
+    has_change_permission = has_view_permission
+    has_add_permission = lambda self, request: False  # noqa: E731 - memberships are granted by command/service
+    has_delete_permission = lambda self, request, obj=None: False  # noqa: E731
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        from django.http import Http404
+
+        raise Http404
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ["name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "prefix", "expires_at", "revoked_at", "last_used_at", "created_at"]
+    view_roles = edit_roles = frozenset({Role.MANUFACTURER_ADMIN})
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issued through the API or `manage.py api_key_create`, which show the key once
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        from .services import api_key_revoke
+
+        for key in queryset:
+            api_key_revoke(scope=request.scope, key_id=key.pk)  # type: ignore[attr-defined]
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(Device)
+class DeviceAdmin(DistributorOwnedAdmin):
+    list_display = ["identifier", "name", "user", "platform", "active", "last_seen_at"]
+    list_filter = ["active", "platform"]
+    search_fields = ["identifier", "name", "user__username"]
+    readonly_fields = ["revoked_at", "last_seen_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected devices")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        from .services import device_revoke
+
+        for device in queryset:
+            device_revoke(scope=request.scope, device_id=device.pk)  # type: ignore[attr-defined]
+        self.message_user(request, "Revoked.")

@@ -1,0 +1,95 @@
+"""Audit of the database against the tenancy rules; used by `manage.py check_tenancy` and the tests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+from .ddl import _distributor_column, _policies, _rls_flags, composite_fks, tenant_models
+from .models import DistributorModel
+
+
+def tenancy_violations() -> list[str]:
+    """One line per broken rule; empty when the database is sound."""
+    if connection.vendor != "postgresql":
+        return ["the database is not PostgreSQL: row-level security cannot be checked"]
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        flags = _rls_flags(cursor)
+        policies = _policies(cursor)
+        # Every unique constraint or unique index (primary keys excepted: see the note on ids) with its columns.
+        cursor.execute(
+            """
+            SELECT t.relname, i.relname, ix.indisprimary,
+                   array_agg(a.attname ORDER BY a.attnum)
+            FROM pg_index ix
+            JOIN pg_class t ON t.oid = ix.indrelid
+            JOIN pg_class i ON i.oid = ix.indexrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (ix.indkey)
+            WHERE n.nspname = current_schema() AND ix.indisunique
+            GROUP BY t.relname, i.relname, ix.indisprimary
+            """
+        )
+        uniques = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT c.relname, con.conname, array_agg(a.attname ORDER BY k.ord),
+                   rc.relname, array_agg(ra.attname ORDER BY k.ord)
+            FROM pg_constraint con
+            JOIN pg_class c ON c.oid = con.conrelid
+            JOIN pg_class rc ON rc.oid = con.confrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(att, ref, ord)
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.att
+            JOIN pg_attribute ra ON ra.attrelid = rc.oid AND ra.attnum = k.ref
+            WHERE con.contype = 'f' AND n.nspname = current_schema()
+            GROUP BY c.relname, con.conname, rc.relname
+            """
+        )
+        fks = cursor.fetchall()
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s",
+                       [settings.DMS_APP_DB_ROLE or "-"])
+        app_role = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tableowner = %s", [settings.DMS_APP_DB_ROLE or "-"])
+        owned = cursor.fetchone()[0]
+
+    tables = {m._meta.db_table: m for m in tenant_models()}
+    for table, model in sorted(tables.items()):
+        enabled, forced = flags.get(table, (False, False))
+        if not enabled:
+            problems.append(f"{table}: row-level security is not enabled")
+        if not forced:
+            problems.append(f"{table}: row-level security is not forced")
+        if (table, "tenant_isolation") not in policies:
+            problems.append(f"{table}: no tenant_isolation policy")
+        if _distributor_column(model) and (table, "distributor_scope") not in policies:
+            problems.append(f"{table}: no distributor_scope policy")
+
+    for table, index, primary, cols in uniques:
+        if table not in tables or primary:
+            continue
+        need = "distributor_id" if issubclass(tables[table], DistributorModel) else "tenant_id"
+        if "tenant_id" not in cols and need not in cols:
+            problems.append(f"{table}: unique constraint {index} ({', '.join(cols)}) lacks tenant_id")
+        elif issubclass(tables[table], DistributorModel) and not ({"tenant_id", "distributor_id"} & set(cols)):
+            problems.append(f"{table}: unique constraint {index} ({', '.join(cols)}) lacks distributor_id")
+
+    composite = {(t, tuple(c), r, tuple(rc)) for t, _n, c, r, rc in fks if len(c) == 2}
+    for fk in composite_fks():
+        if (fk.table, fk.columns, fk.ref_table, fk.ref_columns) not in composite:
+            problems.append(
+                f"{fk.table}: foreign key {fk.columns[1]} -> {fk.ref_table} is not backed by a composite "
+                f"({', '.join(fk.columns)}) constraint"
+            )
+
+    if settings.DMS_APP_DB_ROLE:
+        if app_role is None:
+            problems.append(f"application role {settings.DMS_APP_DB_ROLE} does not exist")
+        elif app_role[0] or app_role[1]:
+            problems.append(f"application role {settings.DMS_APP_DB_ROLE} is superuser or has BYPASSRLS")
+        if owned:
+            problems.append(f"application role {settings.DMS_APP_DB_ROLE} owns {owned} table(s)")
+    else:
+        problems.append("DMS_APP_DB_ROLE is not set: cannot check the application role")
+    return problems

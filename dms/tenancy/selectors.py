@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import ApiKey, Device, Distributor, Membership
+from .scope import Scope
+
+
+def distributor_list(*, scope: Scope) -> QuerySet[Distributor]:
+    qs = Distributor.objects.filter(tenant_id=scope.tenant_id)
+    return qs if scope.distributor_ids is None else qs.filter(pk__in=scope.distributor_ids)
+
+
+def membership_list(*, scope: Scope) -> QuerySet[Membership]:
+    qs = Membership.objects.filter(tenant_id=scope.tenant_id).select_related("user", "distributor")
+    return qs if scope.distributor_ids is None else qs.filter(distributor_id__in=scope.distributor_ids)
+
+
+def api_key_list(*, scope: Scope) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(tenant_id=scope.tenant_id)
+
+
+def device_list(*, scope: Scope) -> QuerySet[Device]:
+    return scope.filter(Device.objects.select_related("user"))

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from dms.tenancy.views import healthz, switch_tenant
+
+admin.site.site_header = "dms administration"
+admin.site.site_title = "dms"
+
+api_v1 = [
+    path("", include("dms.tenancy.urls")),
+    path("catalog/", include("catalog.urls")),
+    path("mobile/", include("mobile.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("switch-tenant/", switch_tenant, name="switch-tenant"),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
