@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from dms.tenancy.admin_base import DistributorOwnedAdmin, TenantAdmin
+from dms.tenancy.admin_base import DistributorOwnedAdmin, OptionalDistributorAdmin, TenantAdmin
 
 from .models import (
     Brand,
@@ -51,7 +51,7 @@ class PriceListItemInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(TenantAdmin):
+class PriceListAdmin(OptionalDistributorAdmin):
     list_display = ["code", "name", "distributor", "channel", "valid_from", "valid_to", "active"]
     list_filter = ["active", "channel"]
     search_fields = ["code", "name"]
@@ -75,7 +75,7 @@ class SchemeBrandInline(admin.TabularInline):
 
 
 @admin.register(Scheme)
-class SchemeAdmin(TenantAdmin):
+class SchemeAdmin(OptionalDistributorAdmin):
     list_display = ["code", "name", "kind", "basis", "valid_from", "valid_to", "priority", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]

@@ -21,7 +21,8 @@ def switch_to_app_role() -> None:
         raise RuntimeError("The test suite needs PostgreSQL (row-level security exists only there).")
     with conn.cursor() as cursor:
         # Transactional tests flush with TRUNCATE; only the test database grants it.
-        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {conn.ops.quote_name(settings.DMS_APP_DB_ROLE)}")
+        role = conn.ops.quote_name(settings.DMS_APP_DB_ROLE)
+        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
     conn.close()
     user, password = _app_credentials()
     conn.settings_dict["_OWNER"] = (conn.settings_dict["USER"], conn.settings_dict["PASSWORD"])

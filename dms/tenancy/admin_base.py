@@ -75,3 +75,13 @@ class DistributorOwnedAdmin(TenantAdmin):
         if scope is not None and scope.distributor_ids is None and "distributor" not in cols:
             cols.insert(1, "distributor")
         return cols
+
+
+class OptionalDistributorAdmin(TenantAdmin):
+    """Tenant master data that may be narrowed to one distributor (price lists, schemes): a distributor
+    user sees the tenant-wide rows and its own distributor's, never a sibling's."""
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request)
+        scope = getattr(request, "scope", None)
+        return scope.filter_optional_distributor(qs) if scope is not None else qs.none()

@@ -39,7 +39,7 @@ def tenant_tables() -> list[str]:
 
 
 def _name(table: str, suffix: str) -> str:
-    digest = hashlib.sha1(f"{table}:{suffix}".encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{table}:{suffix}".encode(), usedforsecurity=False).hexdigest()[:8]
     return f"{table[:40]}_{suffix[:10]}_{digest}"
 
 

@@ -66,7 +66,8 @@ def membership_grant(*, scope: Scope | None, user: Any, role: str, tenant: Tenan
     if role in DISTRIBUTOR_ROLES and distributor is None:
         raise DomainError("invalid", "A distributor role needs a distributor.", fields={"distributor": ["Required."]})
     if role in MANUFACTURER_ROLES and distributor is not None:
-        raise DomainError("invalid", "A manufacturer role has no distributor.", fields={"distributor": ["Not allowed."]})
+        raise DomainError("invalid", "A manufacturer role has no distributor.",
+                          fields={"distributor": ["Not allowed."]})
     membership, _ = Membership.objects.update_or_create(
         user=user, tenant_id=tenant_id,
         defaults={"role": role, "distributor": distributor, "active": True},
@@ -89,7 +90,8 @@ class IssuedApiKey:
 
 
 @transaction.atomic
-def api_key_create(*, scope: Scope, name: str, expires_at: datetime | None = None, created_by: Any = None) -> IssuedApiKey:
+def api_key_create(*, scope: Scope, name: str, expires_at: datetime | None = None,
+                   created_by: Any = None) -> IssuedApiKey:
     """Issue a key for the scope's tenant. At most two active keys (rotation): revoke one first."""
     if scope.distributor_ids is not None:
         raise DomainError("forbidden", "Only manufacturer users issue API keys.", status_code=403)

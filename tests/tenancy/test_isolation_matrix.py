@@ -1,0 +1,274 @@
+"""Every route x every kind of principal: an intruder from another tenant, or from a sibling distributor,
+gets 404 (or 401/403 where the route is not theirs), never data.
+
+Routes are enumerated from the URL configuration; a route missing from ROUTES or PUBLIC_ROUTES fails
+`test_every_route_is_in_the_matrix`, so a new endpoint cannot ship without isolation coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from catalog.models import PriceList, Scheme, SchemeSlab, TaxRate
+from dms.tenancy.context import tenant_scope
+from dms.tenancy.enums import Role
+from dms.tenancy.models import Distributor
+from dms.tenancy.scope import Scope
+from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
+from tests.factories.catalog import make_brand, make_outlet, make_sku
+
+OTHER = "VICTIMB"  # on every object of tenant B: no principal of tenant A may ever see it
+SIBLING = "VICTIMSIB"  # on objects of distributor A2: A1's users may not see it; A's manufacturer may
+
+# Routes that hold no tenant data.
+PUBLIC_ROUTES = {"api-schema", "api-docs", "healthz", "switch-tenant"}
+
+
+@dataclass(frozen=True)
+class Route:
+    kwarg: str | None = None  # URL kwarg naming the object
+    victim: str | None = None  # key in the victims dict
+    methods: tuple[str, ...] = ("get",)
+    device_only: bool = False
+
+
+ROUTES: dict[str, Route] = {
+    "me": Route(),
+    "distributor-list": Route(),
+    "distributor-detail": Route("distributor_id", "distributor"),
+    "api-key-list": Route(methods=("get",)),
+    "api-key-revoke": Route("key_id", "api_key", methods=("post",)),
+    "brand-list": Route(),
+    "brand-detail": Route("pk", "brand"),
+    "sku-list": Route(),
+    "sku-detail": Route("pk", "sku", methods=("get", "patch")),
+    "outlet-list": Route(),
+    "outlet-detail": Route("pk", "outlet", methods=("get", "patch")),
+    "price-list-list": Route(),
+    "price-list-detail": Route("pk", "price_list"),
+    "tax-rate-list": Route(),
+    "scheme-list": Route(),
+    "scheme-detail": Route("pk", "scheme"),
+    "mobile-profile": Route(device_only=True),
+}
+
+
+def _walk(patterns: list, prefix: str = "", ns: str = "") -> list[tuple[str, str | None]]:
+    out = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin" or str(p.pattern).startswith("admin/"):
+                continue  # the admin is covered by its own matrix below
+            out += _walk(p.url_patterns, prefix + str(p.pattern), p.namespace or ns)
+        elif isinstance(p, URLPattern):
+            out.append((prefix + str(p.pattern), p.name))
+    return out
+
+
+def test_every_route_is_in_the_matrix():
+    routes = _walk(get_resolver().url_patterns)
+    unnamed = [r for r, name in routes if not name]
+    uncovered = sorted({name for _r, name in routes if name and name not in ROUTES and name not in PUBLIC_ROUTES})
+    assert unnamed == [] and uncovered == [], f"add these routes to the isolation matrix: {uncovered or unnamed}"
+    assert not set(ROUTES) - {name for _r, name in routes}, "stale entries in ROUTES"
+
+
+# Tenant master data that every user of the tenant may read: marked only in the other tenant.
+TENANT_LEVEL = {"brand", "sku", "tax_rate", "api_key"}
+
+
+def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict[str, Any]:
+    """One object of every kind, each carrying the marker in a visible field (tenant-level master data
+    only for the other tenant: a sibling distributor shares its tenant's brands and SKUs)."""
+    tm = marker if marker == OTHER else "SHARED"
+    with tenant_scope(Scope.system(tenant_id)) as scope:
+        brand = make_brand(tenant_id, code=f"{tm}-BR", name=f"{tm} brand")
+        sku = make_sku(tenant_id, brand=brand, code=f"{tm}-SKU", name=f"{tm} sku")
+        objs = {
+            "distributor": distributor,
+            "brand": brand,
+            "sku": sku,
+            "outlet": make_outlet(distributor, code=f"{marker}-OUT", name=f"{marker} outlet"),
+            "price_list": PriceList.objects.create(code=f"{marker}-PL", name=f"{marker} list",
+                                                   distributor=distributor, valid_from=date(2020, 1, 1)),
+            "tax_rate": TaxRate.objects.create(tax_class=f"{tm}-TX", name=f"{tm} tax",
+                                               rate=Decimal("0.1"), valid_from=date(2020, 1, 1)),
+            "api_key": api_key_create(scope=scope, name=f"{tm} key").key if marker == OTHER else None,
+        }
+        scheme = Scheme.objects.create(code=f"{marker}-SCH", name=f"{marker} scheme", kind="percent_off",
+                                       distributor=distributor, valid_from=date(2020, 1, 1))
+        SchemeSlab.objects.create(scheme=scheme, threshold=Decimal("1"), benefit=Decimal("5"))
+        objs["scheme"] = scheme
+        booker = user_create(username=f"{marker.lower()}-booker-{distributor.pk}", password="x")
+        membership_grant(scope=scope, user=booker, role=Role.ORDER_BOOKER, distributor=distributor)
+        objs["device"] = device_register(scope=scope, user=booker, distributor_id=distributor.pk,
+                                         identifier=f"{marker}-phone", name=f"{marker} phone")
+        objs["tenant_settings"] = None
+    return objs
+
+
+@pytest.fixture
+def victims(cast_a, cast_b) -> dict[str, dict[str, Any]]:
+    # tenant B's distributor gets the marker too, so any listing of it is caught
+    with tenant_scope(Scope.system(cast_b.tenant.pk)):
+        Distributor.objects.filter(pk=cast_b.distributors[0].pk).update(name=f"{OTHER} distributor")
+        cast_b.distributors[0].refresh_from_db()
+    with tenant_scope(Scope.system(cast_a.tenant.pk)):
+        Distributor.objects.filter(pk=cast_a.distributors[1].pk).update(name=f"{SIBLING} distributor")
+    return {
+        OTHER: _mark_objects(cast_b.tenant.pk, cast_b.distributors[0], OTHER),
+        SIBLING: _mark_objects(cast_a.tenant.pk, cast_a.distributors[1], SIBLING),
+    }
+
+
+def _principals(cast_a) -> dict[str, tuple[APIClient, str]]:
+    """name -> (client, kind). Kinds: manufacturer (sees all A), distributor (sees only A1), device (A1)."""
+    out: dict[str, tuple[APIClient, str]] = {}
+    for role in (Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_ANALYST):
+        c = APIClient()
+        c.force_login(cast_a.users[role])
+        out[f"session:{role}"] = (c, "manufacturer")
+    for role in (Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF, Role.ORDER_BOOKER, Role.DELIVERY_MAN):
+        c = APIClient()
+        c.force_login(cast_a.users[role])
+        out[f"session:{role}"] = (c, "distributor")
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Api-Key {cast_a.api_key_raw}")
+    out["api_key"] = (c, "manufacturer")
+    c = APIClient()
+    c.credentials(HTTP_AUTHORIZATION=f"Bearer {cast_a.device_token}")
+    out["device"] = (c, "distributor")
+    return out
+
+
+def _call(client: APIClient, method: str, url: str) -> Any:
+    if method == "get":
+        return client.get(url)
+    return getattr(client, method)(url, data={"name": "hijacked"}, format="json")
+
+
+def test_api_matrix_never_leaks_another_tenant_or_sibling_distributor(cast_a, cast_b, victims):
+    leaks: list[str] = []
+    for principal, (client, kind) in _principals(cast_a).items():
+        # markers this principal must never see
+        forbidden = [OTHER] + ([SIBLING] if kind == "distributor" else [])
+        for name, route in ROUTES.items():
+            for method in route.methods:
+                for marker in forbidden:
+                    if marker == SIBLING and route.victim in TENANT_LEVEL:
+                        continue
+                    if route.kwarg:
+                        obj = victims[marker][route.victim]
+                        url = reverse(name, kwargs={route.kwarg: obj.pk})
+                    else:
+                        url = reverse(name)
+                    response = _call(client, method, url)
+                    body = response.content.decode()
+                    if marker in body:
+                        leaks.append(f"{principal} {method.upper()} {url}: body shows {marker}")
+                    if route.kwarg and response.status_code not in (401, 403, 404):
+                        leaks.append(f"{principal} {method.upper()} {url}: {response.status_code}, want 404")
+                    if response.status_code >= 400 and "error" not in response.json():
+                        leaks.append(f"{principal} {method.upper()} {url}: error body not in the error shape")
+    assert leaks == [], "\n".join(leaks)
+
+
+def test_api_matrix_lets_owners_see_their_own_objects(cast_a, victims):
+    """The same matrix from the owner's side, so the 404s above are isolation, not broken routes."""
+    principals = _principals(cast_a)
+    client, _ = principals[f"session:{Role.MANUFACTURER_ADMIN}"]
+    seen = []
+    for name, route in ROUTES.items():
+        if route.device_only or "get" not in route.methods:
+            continue
+        owner_side = victims[SIBLING] if route.victim not in TENANT_LEVEL else victims[SIBLING]
+        if route.kwarg and owner_side[route.victim] is None:
+            continue
+        kwargs = {route.kwarg: owner_side[route.victim].pk} if route.kwarg else {}
+        response = client.get(reverse(name, kwargs=kwargs))
+        assert response.status_code == 200, (name, response.status_code, response.content[:300])
+        seen.append(name)
+    assert len(seen) >= 12
+    device_client, _ = principals["device"]
+    assert device_client.get(reverse("mobile-profile")).status_code == 200
+
+
+# --- the admin ---------------------------------------------------------------------------------------
+
+def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
+    key = {
+        "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
+        "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
+        "Device": "device",
+    }.get(model.__name__)
+    return victims[key] if key else None
+
+
+def test_admin_matrix_never_leaks(cast_a, cast_b, victims):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from dms.tenancy.models import Membership, Tenant, TenantSettings
+
+    leaks: list[str] = []
+    for role, kind in ((Role.MANUFACTURER_ADMIN, "manufacturer"), (Role.MANUFACTURER_ANALYST, "manufacturer"),
+                       (Role.DISTRIBUTOR_ADMIN, "distributor"), (Role.DISTRIBUTOR_STAFF, "distributor")):
+        client = Client()
+        client.force_login(cast_a.users[role])
+        forbidden = [OTHER] + ([SIBLING] if kind == "distributor" else [])
+        index = client.get("/admin/")
+        assert index.status_code == 200, (role, index.status_code)
+        for model, model_admin in admin.site._registry.items():
+            opts = model._meta
+            changelist = f"/admin/{opts.app_label}/{opts.model_name}/"
+            response = client.get(changelist)
+            for marker in forbidden:
+                if marker in response.content.decode():
+                    leaks.append(f"{role} {changelist} shows {marker}")
+            for marker in forbidden:
+                obj = _admin_victim(model, victims[marker], cast_b)
+                if marker == SIBLING and model.__name__.lower() in {"brand", "sku", "taxrate", "apikey"}:
+                    obj = None
+                if model is TenantSettings:
+                    with tenant_scope(Scope.system(cast_b.tenant.pk)):
+                        obj = TenantSettings.objects.get()
+                elif model is Membership:
+                    obj = Membership.objects.filter(tenant=cast_b.tenant).first()
+                elif model is Tenant:
+                    obj = cast_b.tenant
+                elif model is get_user_model():
+                    obj = cast_b.users[Role.MANUFACTURER_ADMIN]
+                if obj is None:
+                    continue
+                for suffix in ("change/", "history/", "delete/"):
+                    url = f"{changelist}{obj.pk}/{suffix}"
+                    r = client.get(url)
+                    if r.status_code not in (403, 404):
+                        leaks.append(f"{role} {url}: {r.status_code}, want 404")
+                    if marker in r.content.decode():
+                        leaks.append(f"{role} {url} shows {marker}")
+        # autocomplete (a site-level view) is scoped by the same managers
+        r = client.get("/admin/autocomplete/", {"app_label": "catalog", "model_name": "pricelistitem",
+                                                "field_name": "sku", "term": "VICTIM"})
+        for marker in forbidden:
+            if marker in r.content.decode():
+                leaks.append(f"{role} autocomplete shows {marker}")
+    assert leaks == [], "\n".join(leaks)
+
+
+def test_order_booker_and_delivery_man_have_no_admin(cast_a):
+    from django.test import Client
+
+    for role in (Role.ORDER_BOOKER, Role.DELIVERY_MAN):
+        client = Client()
+        client.force_login(cast_a.users[role])
+        response = client.get("/admin/catalog/outlet/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], role
