@@ -61,13 +61,15 @@ class _DetailApi(TenantApi):
         return Response(self.output(get_or_404(self.rows(), pk=pk)).data)
 
 
+class BrandInput(serializers.Serializer):
+    code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=120)
+    active = serializers.BooleanField(default=True)
+
+
 class BrandListApi(_ListApi):
     output = BrandOutput
-
-    class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=30)
-        name = serializers.CharField(max_length=120)
-        active = serializers.BooleanField(default=True)
+    InputSerializer = BrandInput
 
     def rows(self) -> Any:
         return selectors.brand_list(scope=self.scope)

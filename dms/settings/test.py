@@ -4,13 +4,16 @@ The test database is created and migrated as the owner role (DATABASE_OWNER_URL)
 then reconnects as the application role so row-level security is in force for every test.
 """
 
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import env
 
 SECRET_KEY = "dms-test-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
 DATABASES = {"default": env.db("DATABASE_OWNER_URL", default=env.str("DATABASE_URL", default="sqlite://"))}
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_dms")}
+# One test database per run, so concurrent runs on one machine never drop each other's database.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_dms_{os.getpid()}")}
 DMS_APP_DB_ROLE = env.str("DMS_APP_DB_ROLE", default="dms_app")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -24,7 +24,8 @@ from .scope import Scope
 
 STAFF_ROLES = frozenset({Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_ANALYST, Role.MANUFACTURER_SYSTEM,
                          Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
-WEB_AND_KEY_AUTH = [SessionAuthentication, ApiKeyAuthentication]
+# ApiKeyAuthentication first: its WWW-Authenticate header makes an unauthenticated call a 401, not a 403.
+WEB_AND_KEY_AUTH = [ApiKeyAuthentication, SessionAuthentication]
 DEVICE_AUTH = [DeviceTokenAuthentication]
 
 

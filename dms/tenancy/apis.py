@@ -42,12 +42,14 @@ class DistributorDetailApi(TenantApi):
         return Response(DistributorOutput(get_or_404(distributor_list(scope=self.scope), pk=distributor_id)).data)
 
 
+class ApiKeyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
 class ApiKeyListApi(TenantApi):
     required_roles = MANUFACTURER_ADMINS
-
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    InputSerializer = ApiKeyInput
 
     @extend_schema(responses=ApiKeyOutput(many=True))
     def get(self, request: Request) -> Response:

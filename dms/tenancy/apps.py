@@ -8,6 +8,7 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenancy"
 
     def ready(self) -> None:
+        from . import schema  # noqa: F401 - registers the OpenAPI auth extensions
         from .ddl import apply_tenancy_ddl
 
         # Sent once per migrate for this app, after every app's migrations have run.

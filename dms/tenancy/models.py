@@ -223,7 +223,7 @@ class Membership(Timestamped):
                 name="membership_role_shape",
                 condition=(
                     Q(role=Role.PLATFORM_OPERATOR, tenant__isnull=True, distributor__isnull=True)
-                    | Q(role__in=[r.value for r in MANUFACTURER_ROLES], tenant__isnull=False,
+                    | Q(role__in=sorted(r.value for r in MANUFACTURER_ROLES), tenant__isnull=False,
                         distributor__isnull=True)
                     | Q(role__in=[Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF, Role.ORDER_BOOKER,
                                   Role.DELIVERY_MAN], tenant__isnull=False, distributor__isnull=False)
