@@ -285,3 +285,55 @@ class SchemeDetailApi(_DetailApi):
     @extend_schema(responses=SchemeOutput)
     def get(self, request: Request, pk: int) -> Response:
         return super().get(request, pk)
+
+
+class MastersImportInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["skus", "outlets", "price_lists"])
+    file = serializers.FileField(help_text=".csv or .xlsx; header row first")
+
+
+class MastersImportApi(TenantApi):
+    """Upload a CSV/XLSX of SKUs, outlets or price-list rows. Answers 202 with a job to poll at
+    /api/v1/jobs/<id>/; any bad row fails the whole job, and its result names each row and field."""
+
+    from rest_framework.parsers import FormParser, MultiPartParser
+
+    parser_classes = [MultiPartParser, FormParser]
+    required_roles = OUTLET_WRITERS
+
+    @extend_schema(request={"multipart/form-data": MastersImportInput}, responses={202: dict})
+    def post(self, request: Request) -> Response:
+        from dms.tenancy.apis import JobOutput
+        from dms.tenancy.jobs import job_progress
+
+        from .import_jobs import masters_import_start
+
+        data = self.validated(MastersImportInput, request.data)
+        upload = data["file"]
+        job = masters_import_start(scope=self.scope, kind=data["kind"], file_name=upload.name, data=upload.read())
+        return Response(JobOutput(job_progress(job)).data, status=202)
+
+
+class MastersExportApi(TenantApi):
+    """Download every row of a kind the caller can see, in the import's columns."""
+
+    required_roles = OUTLET_WRITERS | {Role.MANUFACTURER_ANALYST}
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["skus", "outlets", "price_lists"]),
+                               OpenApiParameter("file_format", str, enum=["csv", "xlsx"])],
+                   responses={(200, "text/csv"): bytes})
+    def get(self, request: Request) -> Any:
+        from django.http import HttpResponse
+
+        from .imports import FORMATS, KINDS, masters_export
+
+        kind, fmt = request.query_params.get("kind", ""), request.query_params.get("file_format", "csv")
+        if kind not in KINDS:
+            raise serializers.ValidationError({"kind": [f"One of {', '.join(KINDS)}."]})
+        if fmt not in FORMATS:
+            raise serializers.ValidationError({"file_format": ["csv or xlsx."]})
+        body = masters_export(scope=self.scope, kind=kind, file_format=fmt)
+        ctype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        response = HttpResponse(body, content_type=ctype)
+        response["Content-Disposition"] = f'attachment; filename="{kind}.{fmt}"'
+        return response

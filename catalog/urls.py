@@ -14,4 +14,6 @@ urlpatterns = [
     path("tax-rates/", apis.TaxRateListApi.as_view(), name="tax-rate-list"),
     path("schemes/", apis.SchemeListApi.as_view(), name="scheme-list"),
     path("schemes/<int:pk>/", apis.SchemeDetailApi.as_view(), name="scheme-detail"),
+    path("imports/", apis.MastersImportApi.as_view(), name="masters-import"),
+    path("export/", apis.MastersExportApi.as_view(), name="masters-export"),
 ]

@@ -70,3 +70,44 @@ class ApiKeyRevokeApi(TenantApi):
     @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request: Request, key_id: int) -> Response:
         return Response(ApiKeyOutput(api_key_revoke(scope=self.scope, key_id=key_id)).data)
+
+
+class JobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    percent = serializers.IntegerField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    result = serializers.JSONField()
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class JobListApi(TenantApi):
+    """Background jobs the caller may see, newest first."""
+
+    @extend_schema(responses=JobOutput(many=True))
+    def get(self, request: Request) -> Response:
+        from dms.core.api import PageNumberPagination
+
+        from .jobs import job_progress
+        from .selectors import job_list
+
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(job_list(scope=self.scope), request, view=self)
+        return paginator.get_paginated_response([JobOutput(job_progress(j)).data for j in page])
+
+
+class JobDetailApi(TenantApi):
+    """A job's status and live progress (poll until status is succeeded or failed)."""
+
+    @extend_schema(responses=JobOutput)
+    def get(self, request: Request, job_id: int) -> Response:
+        from .jobs import job_progress
+        from .selectors import job_list
+
+        return Response(JobOutput(job_progress(get_or_404(job_list(scope=self.scope), pk=job_id))).data)

@@ -280,3 +280,40 @@ class Device(DistributorModel):
 
     def __str__(self) -> str:
         return f"{self.name or self.identifier} ({self.user})"
+
+
+class BackgroundJob(TenantModel):
+    """Long work run by Celery (imports now; batch invoicing, optimisation, reconciliation later).
+
+    The row records who asked (their role and distributor, so the worker acts with the same scope), the
+    parameters, and the outcome. Live progress goes to the cache (dms.tenancy.jobs), because the work
+    itself runs in one transaction whose writes nobody sees until it commits.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    payload = models.BinaryField(null=True, blank=True, editable=False)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    actor_role = models.CharField(max_length=30, blank=True)
+    scope_distributor = models.ForeignKey(Distributor, null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "kind", "status"], name="job_tenant_kind_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

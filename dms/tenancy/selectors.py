@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import ApiKey, Device, Distributor, Membership
+from .models import ApiKey, BackgroundJob, Device, Distributor, Membership
 from .scope import Scope
 
 
@@ -22,3 +22,8 @@ def api_key_list(*, scope: Scope) -> QuerySet[ApiKey]:
 
 def device_list(*, scope: Scope) -> QuerySet[Device]:
     return scope.filter(Device.objects.select_related("user"))
+
+
+def job_list(*, scope: Scope) -> QuerySet[BackgroundJob]:
+    qs = BackgroundJob.objects.filter(tenant_id=scope.tenant_id).defer("payload")
+    return qs if scope.distributor_ids is None else qs.filter(scope_distributor_id__in=scope.distributor_ids)

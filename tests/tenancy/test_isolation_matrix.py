@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from catalog.models import PriceList, Scheme, SchemeSlab, TaxRate
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
-from dms.tenancy.models import Distributor
+from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
 from tests.factories.catalog import make_brand, make_outlet, make_sku
@@ -38,6 +38,7 @@ class Route:
     victim: str | None = None  # key in the victims dict
     methods: tuple[str, ...] = ("get",)
     device_only: bool = False
+    query: tuple[tuple[str, str], ...] = ()
 
 
 ROUTES: dict[str, Route] = {
@@ -58,6 +59,10 @@ ROUTES: dict[str, Route] = {
     "scheme-list": Route(),
     "scheme-detail": Route("pk", "scheme"),
     "mobile-profile": Route(device_only=True),
+    "job-list": Route(),
+    "job-detail": Route("job_id", "job"),
+    "masters-import": Route(methods=("post",)),
+    "masters-export": Route(query=(("kind", "outlets"), ("file_format", "csv"))),
 }
 
 
@@ -111,7 +116,8 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         membership_grant(scope=scope, user=booker, role=Role.ORDER_BOOKER, distributor=distributor)
         objs["device"] = device_register(scope=scope, user=booker, distributor_id=distributor.pk,
                                          identifier=f"{marker}-phone", name=f"{marker} phone")
-        objs["tenant_settings"] = None
+        objs["job"] = BackgroundJob.objects.create(kind="masters_import", error=f"{marker} job",
+                                                   scope_distributor=distributor)
     return objs
 
 
@@ -149,9 +155,9 @@ def _principals(cast_a) -> dict[str, tuple[APIClient, str]]:
     return out
 
 
-def _call(client: APIClient, method: str, url: str) -> Any:
+def _call(client: APIClient, method: str, url: str, query: dict | None = None) -> Any:
     if method == "get":
-        return client.get(url)
+        return client.get(url, query or {})
     return getattr(client, method)(url, data={"name": "hijacked"}, format="json")
 
 
@@ -170,7 +176,7 @@ def test_api_matrix_never_leaks_another_tenant_or_sibling_distributor(cast_a, ca
                         url = reverse(name, kwargs={route.kwarg: obj.pk})
                     else:
                         url = reverse(name)
-                    response = _call(client, method, url)
+                    response = _call(client, method, url, dict(route.query))
                     body = response.content.decode()
                     if marker in body:
                         leaks.append(f"{principal} {method.upper()} {url}: body shows {marker}")
@@ -193,7 +199,7 @@ def test_api_matrix_lets_owners_see_their_own_objects(cast_a, victims):
         if route.kwarg and owner_side[route.victim] is None:
             continue
         kwargs = {route.kwarg: owner_side[route.victim].pk} if route.kwarg else {}
-        response = client.get(reverse(name, kwargs=kwargs))
+        response = client.get(reverse(name, kwargs=kwargs), dict(route.query))
         assert response.status_code == 200, (name, response.status_code, response.content[:300])
         seen.append(name)
     assert len(seen) >= 12
@@ -207,7 +213,7 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
     key = {
         "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
-        "Device": "device",
+        "Device": "device", "BackgroundJob": "job",
     }.get(model.__name__)
     return victims[key] if key else None
 
