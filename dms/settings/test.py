@@ -20,3 +20,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 ALLOWED_HOSTS = ["*"]
+
+# A real Celery worker started by tests/integration: it joins the running test database as the app role.
+if env.bool("DMS_TEST_WORKER", default=False):
+    DATABASES["default"].update(NAME=env.str("DMS_TEST_WORKER_DB"), USER=DMS_APP_DB_ROLE,
+                                PASSWORD=env.str("DMS_APP_DB_PASSWORD", default=DMS_APP_DB_ROLE))
+    CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = env.str("DMS_TEST_QUEUE", default="default")
