@@ -61,3 +61,22 @@ def make_price_list(tenant_id: int, prices: dict[Sku, Decimal] | None = None, **
         for sku, price in (prices or {}).items():
             PriceListItem.objects.create(price_list=pl, sku=sku, case_price=price)
         return pl
+
+
+def make_scheme(tenant_id: int, *, kind: str, slabs: list[tuple[Any, ...]], skus: list[Sku] | None = None,
+                brands: list[Brand] | None = None, **kw: Any) -> Any:
+    """A scheme with slabs given as (threshold, benefit) or (threshold, benefit, free_sku) tuples."""
+    from catalog.models import Scheme, SchemeBrand, SchemeSku, SchemeSlab
+
+    n = next(_seq)
+    with _in_tenant(tenant_id):
+        scheme = Scheme.objects.create(**{"code": f"SCH{n}", "name": f"Scheme {n}", "kind": kind,
+                                          "valid_from": date(2020, 1, 1), **kw})
+        for threshold, benefit, *free in slabs:
+            SchemeSlab.objects.create(scheme=scheme, threshold=Decimal(threshold), benefit=Decimal(benefit),
+                                      free_sku=free[0] if free else None)
+        for sku in skus or []:
+            SchemeSku.objects.create(scheme=scheme, sku=sku)
+        for brand in brands or []:
+            SchemeBrand.objects.create(scheme=scheme, brand=brand)
+        return scheme
