@@ -8,7 +8,6 @@ from django.db import OperationalError
 from dms.tenancy.jobs import job_run
 
 
-
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5)
 def masters_import_task(*, tenant_id: int, job_id: int) -> str:
     """Run a queued master-data import. Idempotent: a finished job is not run again."""
