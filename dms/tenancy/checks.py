@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
-from .ddl import _distributor_column, _policies, _rls_flags, composite_fks, tenant_models
+from .ddl import (
+    DISTRIBUTOR_POLICY,
+    TENANT_POLICY,
+    _distributor_column,
+    _policies,
+    _rls_flags,
+    composite_fks,
+    tenant_models,
+)
 from .models import DistributorModel
 
 
@@ -61,19 +69,30 @@ def tenancy_violations() -> list[str]:
             problems.append(f"{table}: row-level security is not enabled")
         if not forced:
             problems.append(f"{table}: row-level security is not forced")
-        if (table, "tenant_isolation") not in policies:
-            problems.append(f"{table}: no tenant_isolation policy")
-        if _distributor_column(model) and (table, "distributor_scope") not in policies:
-            problems.append(f"{table}: no distributor_scope policy")
+        if (table, TENANT_POLICY) not in policies:
+            problems.append(f"{table}: no {TENANT_POLICY} policy")
+        if _distributor_column(model) and (table, DISTRIBUTOR_POLICY) not in policies:
+            problems.append(f"{table}: no {DISTRIBUTOR_POLICY} policy")
+        stale = sorted(name for t, name in policies if t == table and name not in {TENANT_POLICY, DISTRIBUTOR_POLICY})
+        if stale:
+            problems.append(f"{table}: stale policies {', '.join(stale)} (run migrate as the owner)")
 
     for table, index, primary, cols in uniques:
         if table not in tables or primary:
             continue
+        # Distributor-owned tables will be distributed by distributor_id (DESIGN §5): their uniques need it.
         need = "distributor_id" if issubclass(tables[table], DistributorModel) else "tenant_id"
-        if "tenant_id" not in cols and need not in cols:
-            problems.append(f"{table}: unique constraint {index} ({', '.join(cols)}) lacks tenant_id")
-        elif issubclass(tables[table], DistributorModel) and not ({"tenant_id", "distributor_id"} & set(cols)):
-            problems.append(f"{table}: unique constraint {index} ({', '.join(cols)}) lacks distributor_id")
+        if need not in cols:
+            problems.append(f"{table}: unique constraint {index} ({', '.join(cols)}) lacks {need}")
+
+    for model in tenant_models():
+        if issubclass(model, DistributorModel):
+            continue
+        for f in model._meta.concrete_fields:
+            if getattr(f, "related_model", None) and isinstance(f.related_model, type) and issubclass(
+                    f.related_model, DistributorModel):
+                problems.append(f"{model._meta.db_table}: tenant-level table references distributor-owned "
+                                f"{f.related_model._meta.db_table} ({f.column}); it cannot be colocated")
 
     composite = {(t, tuple(c), r, tuple(rc)) for t, _n, c, r, rc in fks if len(c) == 2}
     for fk in composite_fks():

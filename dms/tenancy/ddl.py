@@ -22,9 +22,16 @@ from django.db import connection, models
 
 from .models import Distributor, DistributorModel, TenantModel
 
-TENANT_GUC = "nullif((SELECT current_setting('app.tenant_id', true)), '')::bigint"
-DIST_ALL = "(SELECT current_setting('app.distributor_ids', true)) = '*'"
-DIST_IN = "{col} = ANY (nullif(nullif((SELECT current_setting('app.distributor_ids', true)), '*'), '')::bigint[])"
+# The settings are read and cast inside scalar sub-selects, so PostgreSQL evaluates them once per statement
+# (an InitPlan), not once per row. Policy names carry a version: changing a definition means a new name,
+# and apply_tenancy_ddl drops the old ones.
+TENANT_POLICY = "tenant_isolation_v2"
+DISTRIBUTOR_POLICY = "distributor_scope_v2"
+TENANT_GUC = "(SELECT nullif(current_setting('app.tenant_id', true), '')::bigint)"
+DIST_ALL = "(SELECT current_setting('app.distributor_ids', true) = '*')"
+# `ANY ((SELECT ...)::bigint[])`: the outer cast makes the sub-select a scalar array, not a set of rows.
+DIST_IN = ("{col} = ANY ((SELECT nullif(nullif(current_setting('app.distributor_ids', true), '*'), '')"
+           "::bigint[])::bigint[])")
 
 
 def tenant_models() -> list[type[models.Model]]:
@@ -78,8 +85,11 @@ def composite_fks() -> list[CompositeFk]:
             parent = field.related_model
             if not (isinstance(parent, type) and issubclass(parent, TenantModel)):
                 continue
-            both_distributor = issubclass(model, DistributorModel) and issubclass(parent, DistributorModel)
-            if both_distributor and field.name != "distributor":
+            if issubclass(parent, DistributorModel):
+                # Only a distributor-owned row may point at one, within the same distributor. (A tenant-level
+                # row pointing at distributor data cannot be colocated; check_tenancy reports it.)
+                if not issubclass(model, DistributorModel):
+                    continue
                 cols, ref = ("distributor_id", field.column), ("distributor_id", "id")
             else:
                 cols, ref = ("tenant_id", field.column), ("tenant_id", "id")
@@ -123,16 +133,20 @@ def pending_statements() -> list[str]:
             stmts.append(f"ALTER TABLE {q} ENABLE ROW LEVEL SECURITY")
         if not forced:
             stmts.append(f"ALTER TABLE {q} FORCE ROW LEVEL SECURITY")
-        if (t, "tenant_isolation") not in policies:
+        dcol = _distributor_column(model)
+        wanted = {TENANT_POLICY} | ({DISTRIBUTOR_POLICY} if dcol else set())
+        for table, name in sorted(policies):
+            if table == t and name not in wanted:
+                stmts.append(f"DROP POLICY {connection.ops.quote_name(name)} ON {q}")
+        if (t, TENANT_POLICY) not in policies:
             stmts.append(
-                f"CREATE POLICY tenant_isolation ON {q} USING (tenant_id = {TENANT_GUC}) "
+                f"CREATE POLICY {TENANT_POLICY} ON {q} USING (tenant_id = {TENANT_GUC}) "
                 f"WITH CHECK (tenant_id = {TENANT_GUC})"
             )
-        dcol = _distributor_column(model)
-        if dcol and (t, "distributor_scope") not in policies:
+        if dcol and (t, DISTRIBUTOR_POLICY) not in policies:
             cond = f"({DIST_ALL} OR {DIST_IN.format(col=dcol)})"
-            stmts.append(f"CREATE POLICY distributor_scope ON {q} AS RESTRICTIVE USING {cond} WITH CHECK {cond}")
-        if (t, _name(t, "tid_id")) not in constraints:
+            stmts.append(f"CREATE POLICY {DISTRIBUTOR_POLICY} ON {q} AS RESTRICTIVE USING {cond} WITH CHECK {cond}")
+        if not issubclass(model, DistributorModel) and (t, _name(t, "tid_id")) not in constraints:
             stmts.append(f"ALTER TABLE {q} ADD CONSTRAINT {_name(t, 'tid_id')} UNIQUE (tenant_id, id)")
         if issubclass(model, DistributorModel) and (t, _name(t, "did_id")) not in constraints:
             stmts.append(f"ALTER TABLE {q} ADD CONSTRAINT {_name(t, 'did_id')} UNIQUE (distributor_id, id)")

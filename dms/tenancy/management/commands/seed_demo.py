@@ -25,8 +25,8 @@ class Command(BaseCommand):
             raise CommandError("--skus must be at least 1.")
         present = demo.demo_present()
         if present and not options["reset"]:
-            self.stdout.write(f"Demo data already present ({', '.join(present[:4])}{', ...' if len(present) > 4 else ''}); "
-                              "nothing to do. Run with --reset to rebuild it.")
+            found = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+            self.stdout.write(f"Demo data already present ({found}); nothing to do. Run with --reset to rebuild it.")
             return
         if present:
             demo.demo_reset()
