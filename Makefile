@@ -26,7 +26,8 @@ venv: $(STAMP)
 
 # Migrations run as the schema owner when DATABASE_OWNER_URL is given; the app connects as DATABASE_URL.
 migrate: venv
-	DATABASE_URL=$${DATABASE_OWNER_URL:-$${DATABASE_URL:-}} $(PY) manage.py migrate --noinput
+	if [ -n "$${DATABASE_OWNER_URL:-}" ]; then export DATABASE_URL="$$DATABASE_OWNER_URL"; fi; \
+	$(PY) manage.py migrate --noinput
 
 seed: venv
 	$(PY) manage.py seed_demo
@@ -41,6 +42,7 @@ test-services:
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) bash scripts/db_roles.sh
 
 test: venv test-services
+	$(VENV)/bin/ruff check .
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv test-services

@@ -76,7 +76,7 @@ TEMPLATES = [
 # DATABASE_OWNER_URL (optional) is the role that owns the schema; migrations run as it.
 # With neither set, an embedded SQLite file is used (demo only: no row-level security there).
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": environ.Env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # The role the application runs as; the tenancy DDL grants it DML rights after each migrate.

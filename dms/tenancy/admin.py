@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from .admin_base import DistributorOwnedAdmin, TenantAdmin
 from .enums import Role
-from .models import ApiKey, Device, Distributor, Membership, Tenant, TenantSettings
+from .models import ApiKey, BackgroundJob, Device, Distributor, Membership, Tenant, TenantSettings
 from .principals import is_platform_operator
 
 
@@ -37,6 +37,7 @@ class DistributorAdmin(TenantAdmin):
 @admin.register(TenantSettings)
 class TenantSettingsAdmin(TenantAdmin):
     list_display = ["tenant", "day_close_hour", "credit_check", "allocation_all_or_nothing"]
+    view_roles = frozenset({Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_ANALYST})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -114,3 +115,28 @@ class DeviceAdmin(DistributorOwnedAdmin):
         for device in queryset:
             device_revoke(scope=request.scope, device_id=device.pk)  # type: ignore[attr-defined]
         self.message_user(request, "Revoked.")
+
+
+@admin.register(BackgroundJob)
+class BackgroundJobAdmin(TenantAdmin):
+    """History of long work (imports, and later batch invoicing, optimisation, reconciliation)."""
+
+    list_display = ["id", "kind", "status", "progress", "requested_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+    fields = ["kind", "status", "progress", "params", "result", "error", "requested_by", "actor_role",
+              "scope_distributor", "attempts", "created_at", "started_at", "finished_at"]
+    readonly_fields = fields
+    edit_roles = frozenset()
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        from .selectors import job_list
+
+        scope = getattr(request, "scope", None)
+        return job_list(scope=scope).select_related("requested_by") if scope else BackgroundJob.objects.none()
+
+    @admin.display(description="progress")
+    def progress(self, obj: BackgroundJob) -> str:
+        from .jobs import job_progress
+
+        p = job_progress(obj)
+        return f"{p['percent']} % {p['message']}".strip()
