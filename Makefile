@@ -41,8 +41,7 @@ test-services:
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) bash scripts/test_services.sh
 	PGHOST=$(PGHOST) PGPORT=$(PGPORT) bash scripts/db_roles.sh
 
-test: venv test-services
-	$(VENV)/bin/ruff check .
+test: venv test-services lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv test-services
@@ -50,6 +49,7 @@ bench: venv test-services
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy dms catalog pjp orders inventory invoicing dispatch analytics reconciliation mobile routing
 
 worker: venv
 	$(PY) -m celery -A dms worker -l info -Q default,optimisation

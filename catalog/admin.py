@@ -49,7 +49,7 @@ class MastersImportForm(forms.Form):
         return upload
 
 
-class MastersImportExportMixin:
+class MastersImportExportMixin(admin.ModelAdmin):
     """Import and export buttons on a changelist, for the roles that may edit it.
 
     A small view calling catalog.imports, not django-import-export's ImportExportMixin: the library's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -109,8 +110,8 @@ class SkuInput(serializers.Serializer):
     brand = serializers.IntegerField()
     pack_size = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     units_per_case = serializers.IntegerField(min_value=1)
-    weight_kg_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=0)
-    volume_l_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=0)
+    weight_kg_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=Decimal("0"))
+    volume_l_per_case = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=0, default=Decimal("0"))
     tax_class = serializers.CharField(max_length=30)
     active = serializers.BooleanField(default=True)
 
@@ -170,7 +171,7 @@ class OutletInput(serializers.Serializer):
     lng = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False,
                                    allow_null=True)
     opening_hours = serializers.JSONField(required=False, default=dict)
-    credit_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, default=0)
+    credit_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, default=Decimal("0"))
     tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     active = serializers.BooleanField(default=True)
 

@@ -300,7 +300,7 @@ _PEOPLE = {
 }
 
 # Channel mix: mostly general trade, as in any emerging-market distribution book.
-_CHANNELS = tuple(c.value for c in (Channel.GENERAL_TRADE, Channel.WHOLESALE, Channel.MODERN_TRADE, Channel.HORECA,
+_CHANNELS = tuple(c for c in (Channel.GENERAL_TRADE, Channel.WHOLESALE, Channel.MODERN_TRADE, Channel.HORECA,
                                      Channel.PHARMACY, Channel.INSTITUTIONAL))
 _CHANNEL_WEIGHTS = (68, 7, 5, 12, 6, 2)
 # credit limit range (PKR) and step, share of cash-only outlets, share with a tax registration
@@ -560,7 +560,7 @@ def demo_reset() -> None:
             # Raw deletes skip the collector, whose PROTECT checks would need a parent-last order across
             # apps; every foreign key is DEFERRABLE INITIALLY DEFERRED, so the commit checks the end state.
             for model in tenant_models():
-                model.objects.all()._raw_delete(model.objects.db)
+                model._default_manager.all()._raw_delete(model._default_manager.db)
             Membership.objects.filter(tenant=tenant).delete()
             tenant.delete()
     get_user_model().objects.filter(username__in=demo_usernames()).delete()

@@ -347,7 +347,7 @@ class OutletResource(ScopedResource):
     tax_id = _field("tax_id", TextWidget())
     active = _field("active", StrictBooleanWidget(), default=True)
 
-    required_columns = ("distributor", "code", "name")
+    required_columns: tuple[str, ...] = ("distributor", "code", "name")
 
     class Meta:
         model = Outlet

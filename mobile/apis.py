@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dms.tenancy.api import DeviceApi
+from dms.tenancy.models import Device
 
 
 class DeviceProfileApi(DeviceApi):
@@ -13,6 +14,6 @@ class DeviceProfileApi(DeviceApi):
         "device_id": serializers.IntegerField(), "user": serializers.CharField(),
         "distributor_id": serializers.IntegerField(), "tenant_id": serializers.IntegerField()}))
     def get(self, request: Request) -> Response:
-        device = request.auth
+        device: Device = request.auth  # type: ignore[assignment]  # DeviceApi authenticates devices only
         return Response({"device_id": device.pk, "user": device.user.get_username(),
                          "distributor_id": device.distributor_id, "tenant_id": device.tenant_id})

@@ -386,11 +386,12 @@ def compute(*, outlet: OutletFacts, lines: Sequence[LineInput], on_date: date, f
     ]
     for grant in grants:
         sku = facts.skus[grant.sku_id]
-        price = prices.get(sku.id)
-        gross = ZERO if price is None else line_gross(price.case_price, grant.qty_units, sku.units_per_case)
+        free_price = prices.get(sku.id)
+        gross = ZERO if free_price is None else line_gross(free_price.case_price, grant.qty_units,
+                                                           sku.units_per_case)
         cases, units = divmod(grant.qty_units, sku.units_per_case)
         priced.append(_line(index=len(priced), sku=sku, cases=cases, units=units, qty_units=grant.qty_units,
-                            price=price, gross=gross, discount=gross, rate=rate_of(sku),
+                            price=free_price, gross=gross, discount=gross, rate=rate_of(sku),
                             scheme_ids=(grant.scheme_id,), is_free=True, free_of_scheme_id=grant.scheme_id))
 
     def total(name: str) -> Decimal:

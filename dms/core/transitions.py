@@ -21,7 +21,7 @@ def transition(obj: Any, *, to: str, actor: Any, reason: str = "", event_model: 
         raise InvalidTransition(type(obj).__name__, str(current), str(to))
     setattr(obj, status_field, to)
     obj.save(update_fields=[status_field, *(["updated_at"] if hasattr(obj, "updated_at") else [])])
-    event_model.objects.create(
+    event_model._default_manager.create(
         **{event_fk: obj},
         from_status=current,
         to_status=to,

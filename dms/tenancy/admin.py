@@ -21,8 +21,14 @@ class TenantRegistryAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_platform_operator(request.user, request.session)
 
-    has_view_permission = has_change_permission = has_add_permission = (  # type: ignore[assignment]
-        lambda self, request, obj=None: is_platform_operator(request.user, request.session))
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_operator(request.user, request.session)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_operator(request.user, request.session)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_platform_operator(request.user, request.session)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -123,9 +129,9 @@ class BackgroundJobAdmin(TenantAdmin):
 
     list_display = ["id", "kind", "status", "progress", "requested_by", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
-    fields = ["kind", "status", "progress", "params", "result", "error", "requested_by", "actor_role",
-              "scope_distributor", "attempts", "created_at", "started_at", "finished_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "status", "progress", "params", "result", "error", "requested_by",
+                                "actor_role", "scope_distributor", "attempts", "created_at", "started_at",
+                                "finished_at")
     edit_roles = frozenset()
 
     def get_queryset(self, request: HttpRequest) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from django.http import Http404
 from rest_framework import exceptions, serializers
-from rest_framework.authentication import SessionAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,16 +25,17 @@ from .scope import Scope
 STAFF_ROLES = frozenset({Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_ANALYST, Role.MANUFACTURER_SYSTEM,
                          Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
 # ApiKeyAuthentication first: its WWW-Authenticate header makes an unauthenticated call a 401, not a 403.
-WEB_AND_KEY_AUTH = [ApiKeyAuthentication, SessionAuthentication]
-DEVICE_AUTH = [DeviceTokenAuthentication]
+WEB_AND_KEY_AUTH: list[type[BaseAuthentication]] = [ApiKeyAuthentication, SessionAuthentication]
+DEVICE_AUTH: list[type[BaseAuthentication]] = [DeviceTokenAuthentication]
 
 
 class TenantApi(APIView):
     """Subclasses set `required_roles`; read-only analysts are refused writes by `write_roles`."""
 
-    authentication_classes = WEB_AND_KEY_AUTH
+    authentication_classes: list[type[BaseAuthentication]] = WEB_AND_KEY_AUTH
     required_roles: ClassVar[frozenset[str]] = STAFF_ROLES
     scope: Scope
+    _stack: ExitStack | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.format_kwarg = self.get_format_suffix(**kwargs)

@@ -98,7 +98,7 @@ class JobListApi(TenantApi):
         from .selectors import job_list
 
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(job_list(scope=self.scope), request, view=self)
+        page = paginator.paginate_queryset(job_list(scope=self.scope), request, view=self) or []
         return paginator.get_paginated_response([JobOutput(job_progress(j)).data for j in page])
 
 

@@ -68,7 +68,7 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
         if not header.startswith(self.keyword + " "):
             return None
         try:
-            token = AccessToken(header[len(self.keyword) + 1:].strip())
+            token = AccessToken(header[len(self.keyword) + 1:].strip())  # type: ignore[arg-type]  # str is accepted
             tenant_id, device_id = int(token["tenant_id"]), int(token["device_id"])
         except (TokenError, KeyError, ValueError, TypeError) as exc:
             raise exceptions.AuthenticationFailed("Invalid or expired device token.") from exc

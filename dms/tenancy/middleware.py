@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.template.response import SimpleTemplateResponse
 
 from .context import tenant_scope
 from .principals import scope_for_user
@@ -28,6 +29,6 @@ class TenantMiddleware:
         with tenant_scope(scope):
             response = self.get_response(request)
             # Templates render lazily; render inside the tenant transaction so querysets see rows.
-            if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                 response.render()
             return response

@@ -42,7 +42,7 @@ class TenantQuerySet(models.QuerySet):
     _no_tenant = False
 
     def _clone(self) -> TenantQuerySet:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]  # private in the stubs, stable in Django
         clone._no_tenant = self._no_tenant
         return clone
 

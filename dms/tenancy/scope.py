@@ -40,6 +40,8 @@ class Scope:
 
     @classmethod
     def for_membership(cls, membership: Membership) -> Scope:
+        if membership.tenant_id is None:
+            raise ValueError("a platform operator's membership has no tenant scope")
         dids = None if membership.distributor_id is None else frozenset({membership.distributor_id})
         return cls(
             tenant_id=membership.tenant_id,

@@ -53,6 +53,7 @@ def distributor_create(*, scope: Scope, code: str, name: str, **fields: Any) -> 
 def membership_grant(*, scope: Scope | None, user: Any, role: str, tenant: Tenant | None = None,
                      distributor: Distributor | None = None) -> Membership:
     """Give a user a role. With a scope, only within that scope's tenant and distributors."""
+    tenant_id: int | None
     if scope is not None:
         tenant_id = scope.tenant_id
         if tenant is not None and tenant.pk != tenant_id:

@@ -1,4 +1,5 @@
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true",
                             help="delete the demo tenants, their data and the demo users first")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         # Imported here: the builder lives in catalog, which sits above tenancy in the import order.
         from catalog import demo
 
