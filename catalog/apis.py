@@ -338,3 +338,41 @@ class MastersExportApi(TenantApi):
         response = HttpResponse(body, content_type=ctype)
         response["Content-Disposition"] = f'attachment; filename="{kind}.{fmt}"'
         return response
+
+
+class QuoteLineInput(serializers.Serializer):
+    sku_id = serializers.IntegerField()
+    cases = serializers.IntegerField(min_value=0, default=0)
+    units = serializers.IntegerField(min_value=0, default=0)
+
+
+class QuoteInput(serializers.Serializer):
+    outlet = serializers.IntegerField()
+    on_date = serializers.DateField(required=False, help_text="default: today in the tenant's time zone")
+    lines = QuoteLineInput(many=True, allow_empty=False, max_length=500)
+
+
+class PriceQuoteApi(TenantApi):
+    """Price lines for an outlet with the one pricing engine (price lists, schemes, taxes, rounding):
+    what the outlet would be invoiced. Read-only; nothing is stored."""
+
+    required_roles = OUTLET_WRITERS | {Role.MANUFACTURER_ANALYST}
+
+    @extend_schema(request=QuoteInput, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        from .pricing import LineInput, price_lines
+
+        data = self.validated(QuoteInput, request.data)
+        outlet = get_or_404(selectors.outlet_list(scope=self.scope), pk=data["outlet"])
+        on_date = data.get("on_date") or _tenant_today(self.scope.tenant_id)
+        order = price_lines(scope=self.scope, outlet=outlet, on_date=on_date,
+                            lines=[LineInput(**line) for line in data["lines"]])
+        return Response({"outlet": outlet.pk, "on_date": on_date, **order.to_dict()})
+
+
+def _tenant_today(tenant_id: int) -> Any:
+    from django.utils import timezone
+
+    from dms.tenancy.models import Tenant
+
+    return timezone.now().astimezone(Tenant.objects.get(pk=tenant_id).tz).date()

@@ -16,4 +16,5 @@ urlpatterns = [
     path("schemes/<int:pk>/", apis.SchemeDetailApi.as_view(), name="scheme-detail"),
     path("imports/", apis.MastersImportApi.as_view(), name="masters-import"),
     path("export/", apis.MastersExportApi.as_view(), name="masters-export"),
+    path("price-quote/", apis.PriceQuoteApi.as_view(), name="price-quote"),
 ]

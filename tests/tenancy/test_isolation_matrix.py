@@ -62,6 +62,7 @@ ROUTES: dict[str, Route] = {
     "job-list": Route(),
     "job-detail": Route("job_id", "job"),
     "masters-import": Route(methods=("post",)),
+    "price-quote": Route(methods=("post",)),
     "masters-export": Route(query=(("kind", "outlets"), ("file_format", "csv"))),
 }
 
