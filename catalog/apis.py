@@ -349,7 +349,7 @@ class QuoteLineInput(serializers.Serializer):
 class QuoteInput(serializers.Serializer):
     outlet = serializers.IntegerField()
     on_date = serializers.DateField(required=False, help_text="default: today in the tenant's time zone")
-    lines = QuoteLineInput(many=True, allow_empty=False, max_length=500)
+    lines = QuoteLineInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
 
 
 class PriceQuoteApi(TenantApi):

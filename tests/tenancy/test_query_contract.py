@@ -90,7 +90,8 @@ def test_no_request_leaves_a_tenant_on_the_connection(api_as, cast_a, cast_b):
 
     def setting() -> tuple[str | None, str | None]:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('app.tenant_id', true), current_setting('app.distributor_ids', true)")
+            cursor.execute("SELECT current_setting('app.tenant_id', true), "
+                           "current_setting('app.distributor_ids', true)")
             return cursor.fetchone()
 
     for principal, kind in ((cast_a.users[Role.DISTRIBUTOR_STAFF], "user"), (cast_b.api_key_raw, "api_key"),
