@@ -94,6 +94,12 @@ def tenancy_violations() -> list[str]:
                 problems.append(f"{model._meta.db_table}: tenant-level table references distributor-owned "
                                 f"{f.related_model._meta.db_table} ({f.column}); it cannot be colocated")
 
+    distributor_tables = {t for t, m in tables.items() if issubclass(m, DistributorModel)}
+    for t, name, cols, ref, _rcols in fks:
+        if len(cols) == 1 and t in distributor_tables and ref in distributor_tables:
+            problems.append(f"{t}: single-column foreign key {name} ({cols[0]}) to distributor-owned {ref}; "
+                            f"use DistributorForeignKey (composite key only, as Citus requires)")
+
     composite = {(t, tuple(c), r, tuple(rc)) for t, _n, c, r, rc in fks if len(c) == 2}
     for fk in composite_fks():
         if (fk.table, fk.columns, fk.ref_table, fk.ref_columns) not in composite:

@@ -64,3 +64,28 @@ def test_check_tenancy_reports_a_missing_composite_foreign_key(capsys):
                 capsys.readouterr().out)
         finally:
             owner.execute(f"ALTER TABLE tenancy_device ADD CONSTRAINT {name} {definition}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_tenancy_reports_a_single_column_key_between_distributor_tables(capsys):
+    with as_owner() as owner:
+        owner.execute("ALTER TABLE tenancy_device ADD COLUMN stray_outlet_id bigint "
+                      "CONSTRAINT stray_outlet_fk REFERENCES catalog_outlet (id)")
+        try:
+            with pytest.raises(CommandError):
+                call_command("check_tenancy")
+            assert ("tenancy_device: single-column foreign key stray_outlet_fk (stray_outlet_id) to "
+                    "distributor-owned catalog_outlet") in capsys.readouterr().out
+        finally:
+            owner.execute("ALTER TABLE tenancy_device DROP COLUMN stray_outlet_id")
+    call_command("check_tenancy")
+
+
+def test_distributor_foreign_key_leaves_the_constraint_to_the_composite_key():
+    from dms.tenancy.fields import DistributorForeignKey
+
+    from django.db import models
+
+    field = DistributorForeignKey("catalog.Outlet", on_delete=models.PROTECT)
+    assert field.db_constraint is False
+    assert "db_constraint" not in field.deconstruct()[3]
