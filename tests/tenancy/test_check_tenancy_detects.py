@@ -82,9 +82,9 @@ def test_check_tenancy_reports_a_single_column_key_between_distributor_tables(ca
 
 
 def test_distributor_foreign_key_leaves_the_constraint_to_the_composite_key():
-    from dms.tenancy.fields import DistributorForeignKey
-
     from django.db import models
+
+    from dms.tenancy.fields import DistributorForeignKey
 
     field = DistributorForeignKey("catalog.Outlet", on_delete=models.PROTECT)
     assert field.db_constraint is False
