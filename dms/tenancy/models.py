@@ -107,7 +107,10 @@ class TenantModel(Timestamped):
 class DistributorModel(TenantModel):
     """A row owned by one distributor of the tenant."""
 
-    distributor = models.ForeignKey("tenancy.Distributor", on_delete=models.PROTECT, related_name="+")
+    # The database constraint is the composite (tenant_id, distributor_id) key from ddl.py; a second,
+    # single-column one would only add a check to every insert of operational rows.
+    distributor = models.ForeignKey("tenancy.Distributor", on_delete=models.PROTECT, related_name="+",
+                                    db_constraint=False)
 
     class Meta:
         abstract = True
