@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -141,7 +142,13 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
 CELERY_REDBEAT_REDIS_URL = REDIS_URL or None
 CELERY_REDBEAT_LOCK_TIMEOUT = 300
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Hourly; each tenant is built once a day, when its local time reaches pjp.tasks.JOURNEY_BUILD_LOCAL_HOUR.
+    "pjp-journeys-build-ahead": {
+        "task": "pjp.tasks.journeys_build_ahead_all_task",
+        "schedule": crontab(minute=10),
+    },
+}
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

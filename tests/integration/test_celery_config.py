@@ -17,3 +17,9 @@ def test_celery_is_configured_for_at_least_once_delivery_with_idempotent_tasks()
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
     assert conf.beat_scheduler == "redbeat.RedBeatScheduler"
     assert conf.task_routes["routing.*"] == {"queue": "optimisation"}
+
+
+def test_the_beat_schedule_names_real_tasks():
+    app.loader.import_default_modules()
+    for entry in app.conf.beat_schedule.values():
+        assert entry["task"] in app.tasks, entry["task"]
