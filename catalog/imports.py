@@ -4,9 +4,11 @@ The one entry point for the admin and the management commands. The tenant and th
 come from the scope, never from the file: a file naming a tenant or an id is refused, and a distributor
 code only counts where the scope allows that distributor.
 
-An import is all-or-nothing: every row is validated (model full_clean, opening hours) and saved in one
-savepoint; if any row fails, the savepoint is rolled back and the report lists every failing row.
-Row numbers are spreadsheet rows (the header is row 1, the first data row row 2).
+An import is all-or-nothing: every row is validated (the model's field and constraint rules, opening
+hours, duplicates within the file) and only when all are valid are they written, in bulk, in one
+savepoint; if any row fails, the savepoint is rolled back and the report lists every failing row, a row
+the database refuses included. Row numbers are spreadsheet rows (the header is row 1, the first data row
+row 2). The queries do not grow with the rows (catalog.resources): what the file names is loaded once.
 """
 
 from __future__ import annotations
@@ -279,8 +281,8 @@ def masters_import(*, scope: Scope, kind: str, data: bytes, file_format: str) ->
     """Upsert `kind` rows from a CSV/XLSX file by code within the scope. All-or-nothing: any bad row
     means nothing is saved and the report names every bad row (spreadsheet number) and column.
 
-    Runs inside the caller's tenant_scope(scope) transaction, in a savepoint of its own. Idempotent:
-    importing the same file twice updates the same rows.
+    Runs inside the caller's tenant_scope(scope) transaction, in a savepoint of its own (and no savepoint
+    per row). Idempotent: importing the same file twice updates the same rows.
     """
     resource_class = _resource_class(kind, file_format)
     _check_may_import(scope, kind)

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import openpyxl
 import pytest
+from django.apps import apps
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import CheckConstraint, DateField, DecimalField, Q, UniqueConstraint
+from django.db.models.functions import Lower
+from django.test.utils import CaptureQueriesContext
 
 from catalog.imports import ImportRowError, masters_export, masters_import
 from catalog.models import Outlet, PriceList, PriceListItem, Sku
+from catalog.resources import OutletResource, _NotEvaluable, check_constraint_errors, condition_holds
 from dms.core.errors import DomainError
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
@@ -411,3 +420,195 @@ def test_export_masters_command_writes_what_the_scope_sees(cast_a, catalog_a, tm
 def test_export_masters_command_rejects_an_unknown_tenant(tmp_path: Path):
     with pytest.raises(CommandError, match="No active tenant"):
         call_command("export_masters", "--tenant", "nope", "--kind", "skus", "-o", str(tmp_path / "x.csv"))
+
+
+# --- cost: the queries of an import do not grow with its rows ------------------------------------------
+
+def outlet_file(n: int, *, distributor: str | None = None, name: str = "Outlet") -> str:
+    prefix = "distributor," if distributor else ""
+    cells = f"{distributor}," if distributor else ""
+    lines = [f"{prefix}{OUTLET_HEADER}"]
+    lines += [f'{cells}Q-{i:04d},{name} {i},,"{i} Mall Road",31.5{i:04d},74.3{i:04d},'
+              f'"{{""mon"": [[""08:00"", ""20:00""]]}}",{i}.25,NTN-{i},true' for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def import_queries(scope: Scope, kind: str, data: str) -> tuple[Any, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        report = run_import(scope, kind, data)
+    return report, [q["sql"] for q in captured.captured_queries]
+
+
+def test_outlet_import_queries_do_not_grow_with_the_rows(cast_a, catalog_a):
+    # given: a distributor user's files of 10 and of 100 new outlets
+    scope = user_scope(cast_a, Role.DISTRIBUTOR_STAFF)
+    # when: each is imported (all creates), then imported again (all updates)
+    created_10, creating_10 = import_queries(scope, "outlets", outlet_file(10))
+    created_100, creating_100 = import_queries(scope, "outlets", outlet_file(100).replace("Q-", "R-"))
+    updated_10, updating_10 = import_queries(scope, "outlets", outlet_file(10, name="Renamed"))
+    updated_100, updating_100 = import_queries(scope, "outlets", outlet_file(100, name="Renamed").replace("Q-", "R-"))
+    # then: the same queries whatever the number of rows (one SELECT of the rows to update, one INSERT or
+    # UPDATE per 1,000 rows, the scope's and the transaction's own); no savepoint, lookup or check per row
+    assert (created_10.created, created_100.created, updated_10.updated, updated_100.updated) == (10, 100, 10, 100)
+    assert len(creating_100) == len(creating_10) <= 20, creating_100
+    assert len(updating_100) == len(updating_10) <= 20, updating_100
+    assert sum(q.startswith("SELECT") for q in creating_100) == sum(q.startswith("SELECT") for q in updating_100) == 1
+    with tenant_scope(scope):
+        outlet = Outlet.objects.get(code="R-0042")
+    assert (outlet.name, outlet.credit_limit, outlet.lat, outlet.opening_hours) == (
+        "Renamed 42", Decimal("42.25"), Decimal("31.50042"), {"mon": [["08:00", "20:00"]]})
+
+
+def test_manufacturer_outlet_sku_and_price_list_imports_do_not_grow_with_the_rows(cast_a, catalog_a):
+    scope = user_scope(cast_a, Role.MANUFACTURER_ADMIN)
+    header = "price_list_code,price_list_name,valid_from,valid_to,channel,distributor,sku_code,case_price"
+    counts: dict[str, list[int]] = {}
+    for n in (10, 100):
+        skus = f"{SKU_HEADER}\n" + "".join(f"S{n}-{i},Sku {i},FIZ,,{i + 1},1.5,2,STD,true\n" for i in range(n))
+        prices = f"{header}\n" + "".join(f"PL{n},List {n},2024-07-01,,,A1,S{n}-{i},{i}.5\n" for i in range(n))
+        outlets = outlet_file(n // 2, distributor="A1").replace("Q-", f"M{n}-") + "".join(
+            outlet_file(n // 2, distributor="A2").replace("Q-", f"M{n}-").splitlines(keepends=True)[1:])
+        for step, kind, data in (("skus", "skus", skus), ("new prices", "price_lists", prices),
+                                 ("outlets", "outlets", outlets), ("updated prices", "price_lists", prices)):
+            report, queries = import_queries(scope, kind, data)
+            assert report.ok and report.created + report.updated == n, report.lines()
+            counts.setdefault(step, []).append(len(queries))
+    # the same for 10 rows as for 100, each a small constant (a price list's header costs a few of its own)
+    assert all(ten == hundred <= 32 for ten, hundred in counts.values()), counts
+
+
+# --- what the database refuses at write time is still reported by row, and nothing is saved ------------
+
+def test_a_row_the_database_refuses_is_reported_by_row_and_nothing_is_saved(cast_a, catalog_a):
+    # given: the rows to update are not found (as if another import created O-1 meanwhile), so O-1 is inserted
+    scope = user_scope(cast_a, Role.DISTRIBUTOR_STAFF)
+    data = f"{OUTLET_HEADER}\nN-1,New,,,,,,,,\nO-1,Clash,,,,,,,,\nN-2,New too,,,,,,,,\n"
+    # when
+    with mock.patch.object(OutletResource, "existing_rows", return_value=[]):
+        report = run_import(scope, "outlets", data)
+    # then: the unique constraint refuses row 3 alone; the other rows are not kept either
+    assert [(e.row, e.field) for e in report.errors] == [(3, "")]
+    assert report.errors[0].message.startswith("Could not be saved:") and "outlet_code_uniq" in report.errors[0].message
+    assert (report.created, report.updated) == (0, 0)
+    with tenant_scope(scope):
+        assert not Outlet.objects.filter(code__in=["N-1", "N-2"]).exists()
+        assert Outlet.objects.get(code="O-1").name == "Bismillah Store"
+
+
+def test_a_value_the_database_driver_refuses_is_reported_by_row(cast_a, catalog_a):
+    # given: PostgreSQL text cannot hold NUL; a NUL in a code is simply an unknown code
+    scope = user_scope(cast_a, Role.MANUFACTURER_ADMIN)
+    outlets = run_import(scope, "outlets", "distributor,code,name\nA1,N-1,Fine\nA1,N-2,Bad\x00name\n")
+    skus = run_import(scope, "skus", f"{SKU_HEADER}\nN-1,Fine,F\x00Z,,1,,,STD,\n")
+    # then
+    assert [(e.row, e.field) for e in outlets.errors] == [(3, "")] and "NUL" in outlets.errors[0].message
+    assert [(e.row, e.field) for e in skus.errors] == [(2, "brand")]
+    with tenant_scope(scope):
+        assert not Outlet.objects.filter(code="N-1").exists()
+
+
+def test_an_update_of_a_row_deleted_meanwhile_is_reported_by_row_and_nothing_is_saved(cast_a, catalog_a):
+    # given: O-2 was loaded for update, then deleted before the write
+    scope = user_scope(cast_a, Role.DISTRIBUTOR_STAFF)
+    with tenant_scope(scope):
+        loaded = list(Outlet.objects.filter(code__in=["O-1", "O-2"]))
+        Outlet.objects.filter(code="O-2").delete()
+    # when
+    with mock.patch.object(OutletResource, "existing_rows", return_value=loaded):
+        report = run_import(scope, "outlets", f"{OUTLET_HEADER}\nO-1,Renamed,,,,,,,,\nO-2,Gone,,,,,,,,\n")
+    # then
+    assert [(e.row, e.field) for e in report.errors] == [(3, "")]
+    assert "no longer exist" in report.errors[0].message
+    with tenant_scope(scope):
+        assert Outlet.objects.get(code="O-1").name == "Bismillah Store"
+
+
+def test_an_update_writes_the_files_columns_and_bumps_updated_at_only(cast_a, catalog_a):
+    # given
+    scope = user_scope(cast_a, Role.DISTRIBUTOR_STAFF)
+    with tenant_scope(scope):
+        before = Outlet.objects.get(code="O-1")
+    # when: a file with only some of the columns
+    report = run_import(scope, "outlets", "code,name,credit_limit\nO-1,Renamed,12345678901234.99\n")
+    # then
+    assert (report.created, report.updated) == (0, 1), report.lines()
+    with tenant_scope(scope):
+        after = Outlet.objects.get(code="O-1")
+    assert (after.name, after.credit_limit) == ("Renamed", Decimal("12345678901234.99"))
+    assert (after.address, after.opening_hours, after.tax_id) == (before.address, before.opening_hours,
+                                                                  before.tax_id)
+    assert after.created_at == before.created_at and after.updated_at > before.updated_at
+
+
+# --- the checks that replace full_clean's per-row queries --------------------------------------------
+
+def test_the_imported_models_unique_rules_are_the_import_keys():
+    # validate_unique/validate_constraints are off per row because every unique rule is (tenant, key), which
+    # the loaded rows and the in-file duplicate check cover. A new unique rule must be handled there first.
+    keys = {Sku: {"tenant", "code"}, Outlet: {"tenant", "distributor", "code"},
+            PriceListItem: {"tenant", "price_list", "sku"}}
+    for model, key in keys.items():
+        uniques = [set(c.fields) for c in model._meta.constraints if isinstance(c, UniqueConstraint)]
+        assert uniques == [key], model
+        assert not model._meta.unique_together
+        assert [f.name for f in model._meta.concrete_fields if f.unique] == ["id"], model
+
+
+def _samples(field: Any) -> list[Any]:
+    if isinstance(field, DateField):
+        values: list[Any] = [date(2024, 1, 1), date(2024, 6, 30)]
+    elif isinstance(field, DecimalField):
+        values = [Decimal("-0.01"), Decimal("0"), Decimal("1"), Decimal("1.5")]
+    else:
+        values = [0, 1, 2]
+    return [*values, None] if field.null else values
+
+
+@pytest.mark.parametrize("model", sorted({m for m in apps.get_app_config("catalog").get_models()
+                                           if any(isinstance(c, CheckConstraint) for c in m._meta.constraints)},
+                                          key=lambda m: m.__name__))
+def test_check_constraints_in_python_agree_with_the_database(cast_a, model):
+    # every combination of values of the constraint's fields: the Python reading equals Django's query
+    tid = cast_a.tenant.pk
+    with tenant_scope(Scope.system(tid)):
+        for constraint in (c for c in model._meta.constraints if isinstance(c, CheckConstraint)):
+            names = sorted(Q(constraint.condition).referenced_base_fields)
+            fields = [model._meta.get_field(n) for n in names]
+            for values in itertools.product(*(_samples(f) for f in fields)):
+                instance = model(tenant_id=tid, **dict(zip(names, values, strict=True)))
+                try:
+                    constraint.validate(model, instance)
+                    in_db = True
+                except ValidationError:
+                    in_db = False
+                errors = check_constraint_errors(instance, skip=set())
+                assert (not errors) is in_db, (constraint.name, values)
+
+
+def test_a_check_constraint_violation_names_its_field_and_skips_fields_already_in_error(cast_a):
+    tid = cast_a.tenant.pk
+    with tenant_scope(Scope.system(tid)):
+        negative = Outlet(tenant_id=tid, credit_limit=Decimal("-1"))
+        assert [(k, [e.message for e in v]) for k, v in check_constraint_errors(negative, skip=set()).items()] == [
+            ("credit_limit", ["Constraint “outlet_credit_limit_nonneg” is violated."])]
+        assert check_constraint_errors(negative, skip={"credit_limit"}) == {}
+        backwards = PriceList(tenant_id=tid, valid_from=date(2024, 7, 1), valid_to=date(2024, 6, 30))
+        assert list(check_constraint_errors(backwards, skip=set())) == [NON_FIELD_ERRORS]
+        open_ended = PriceList(tenant_id=tid, valid_from=date(2024, 7, 1), valid_to=None)
+        assert check_constraint_errors(open_ended, skip=set()) == {}
+
+
+def test_a_condition_python_does_not_read_is_left_to_the_database(cast_a):
+    tid = cast_a.tenant.pk
+    outlet = Outlet(tenant_id=tid, name="Zed", code="A")
+    for condition in (Q(name__startswith="Z"), Q(name__gt="A"), Q(name__lower="zed"), Q(name=Lower("code"))):
+        with pytest.raises(_NotEvaluable):
+            condition_holds(condition, outlet)
+    assert condition_holds(Q(credit_limit__gte=0) & ~Q(lat__isnull=False), Outlet(credit_limit=Decimal("0"))) is True
+    assert condition_holds(Q(lat__gte=0), Outlet()) is None  # NULL: the database's CHECK passes it
+    assert condition_holds(Q(lat__gte=0) | Q(credit_limit__lt=0), Outlet(credit_limit=Decimal("0"))) is None
+    # a constraint the evaluator cannot read still runs as Django's query
+    constraint = CheckConstraint(condition=Q(name__startswith="Z"), name="outlet_name_z")
+    with tenant_scope(Scope.system(tid)), mock.patch.object(Outlet._meta, "constraints", [constraint]):
+        assert check_constraint_errors(Outlet(tenant_id=tid, name="Zed"), skip=set()) == {}
+        assert list(check_constraint_errors(Outlet(tenant_id=tid, name="Abc"), skip=set())) == ["name"]
