@@ -45,6 +45,7 @@ test: venv test-services lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv test-services
+	$(PY) -m pip install -q -r requirements-bench.txt
 	$(TEST_ENV) DJANGO_SETTINGS_MODULE=dms.settings.local $(PY) -m bench.run
 
 lint: venv
