@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from dms.core.errors import NotFound
 from dms.tenancy.scope import Scope
 
-from .models import DailyJourney, JourneyNotification, Pjp, PjpSlot, Route, RouteStop, Visit, VisitEvent
+from .models import (
+    DailyJourney,
+    JourneyNotification,
+    OptimisationProposal,
+    Pjp,
+    PjpSlot,
+    Route,
+    RouteStop,
+    Visit,
+    VisitEvent,
+)
 
 
 def route_list(*, scope: Scope, distributor_id: int | None = None) -> QuerySet[Route]:
@@ -91,3 +101,36 @@ def journey_notification_list(*, scope: Scope, booker_id: int, since: date | Non
     if undelivered:
         qs = qs.filter(delivered_at__isnull=True)
     return qs
+
+
+def route_summary_list(*, scope: Scope, distributor_id: int | None = None,
+                       active: bool | None = None) -> QuerySet[Route]:
+    """Routes with `stop_count` (one query for any number of routes)."""
+    qs = route_list(scope=scope, distributor_id=distributor_id).annotate(stop_count=Count("stops"))
+    qs = qs.order_by("code", "pk")  # Meta.ordering does not apply to a grouped query
+    return qs if active is None else qs.filter(active=active)
+
+
+def journey_day_list(*, scope: Scope, day: date, booker_id: int | None = None,
+                     distributor_id: int | None = None) -> QuerySet[DailyJourney]:
+    """A day's journeys with their booker, route and visits: the same number of queries for any number of
+    journeys and visits."""
+    return journey_list(scope=scope, day=day, distributor_id=distributor_id, booker_id=booker_id).select_related(
+        "booker").order_by("distributor_id", "booker__username", "pk")
+
+
+def proposal_list(*, scope: Scope, distributor_id: int | None = None) -> QuerySet[OptimisationProposal]:
+    qs = scope.filter(OptimisationProposal.objects.all())
+    return qs if distributor_id is None else qs.filter(distributor_id=distributor_id)
+
+
+def proposal_get(*, scope: Scope, proposal_id: int) -> OptimisationProposal:
+    proposal = proposal_list(scope=scope).filter(pk=proposal_id).first()
+    if proposal is None:
+        raise NotFound("Proposal not found.")
+    return proposal
+
+
+def proposal_for_job(*, scope: Scope, job_id: int) -> OptimisationProposal | None:
+    """The proposal a background job left (None while it runs, or when it failed)."""
+    return proposal_list(scope=scope).filter(job_id=job_id).order_by("pk").first()

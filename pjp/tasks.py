@@ -61,3 +61,22 @@ def journeys_build_ahead_all_task(*, every_tenant: bool = False) -> list[int]:
         for tenant_id in due:
             transaction.on_commit(partial(journeys_build_ahead_task.delay, tenant_id=tenant_id))
     return due
+
+
+# OR-Tools / PyVRP work runs on its own queue (STYLE §5), so a long build never holds up the default workers.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+             retry_jitter=True, max_retries=5)
+def route_sequence_task(*, tenant_id: int, job_id: int) -> str:
+    """Sequence a route for a queued job; leaves a proposal. Idempotent: a finished job is not run again."""
+    from .optimisation import route_sequence_run
+
+    return route_sequence_run(tenant_id=tenant_id, job_id=job_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+             retry_jitter=True, max_retries=5)
+def routes_build_task(*, tenant_id: int, job_id: int) -> str:
+    """Build routes for a queued job; leaves a proposal. Idempotent: a finished job is not run again."""
+    from .optimisation import routes_build_run
+
+    return routes_build_run(tenant_id=tenant_id, job_id=job_id)

@@ -136,7 +136,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"routing.*": {"queue": "optimisation"}, "*.optimise_*": {"queue": "optimisation"}}
+# CPU-heavy optimisation has its own queue (and workers): `celery worker -Q optimisation`.
+CELERY_TASK_ROUTES = {
+    "routing.*": {"queue": "optimisation"},
+    "*.optimise_*": {"queue": "optimisation"},
+    "pjp.tasks.route_sequence_task": {"queue": "optimisation"},
+    "pjp.tasks.routes_build_task": {"queue": "optimisation"},
+}
 CELERY_TIMEZONE = "UTC"
 # RedBeat keeps the schedule in Redis under a lock, so only one beat schedules at a time.
 CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"

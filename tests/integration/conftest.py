@@ -67,3 +67,81 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.3):  # type: 
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+# --- restartable workers with a shared cache (the optimisation worker tests) -------------------------------
+
+# Runs `celery` with the test settings, but with the Redis cache instead of the per-process locmem one, so
+# that a job's progress written by the worker can be read through the API by the test process.
+_SHARED_CACHE_BOOTSTRAP = """
+import os, sys
+from django.conf import settings
+settings.CACHES = {"default": {
+    "BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"],
+    "KEY_PREFIX": os.environ["DMS_TEST_CACHE_PREFIX"],
+    "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"}}}
+from celery.__main__ import main
+sys.argv = ["celery", *sys.argv[1:]]
+sys.exit(main())
+"""
+
+
+def shared_cache_settings(prefix: str) -> dict:
+    """CACHES for the test process matching the workers started by `start_worker(cache_prefix=prefix)`."""
+    return {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": settings.REDIS_URL,
+                        "KEY_PREFIX": prefix, "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"}}}
+
+
+def start_worker(*, queue: str, node: str, cache_prefix: str) -> subprocess.Popen:
+    """Start a solo Celery worker consuming `queue`, joined to the test database and sharing the Redis cache
+    under `cache_prefix`; returns once it answers a ping. The caller stops it (`stop_worker`) or kills it.
+    Its log is /tmp/dms-test-worker-<pid>-<node>.log."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dms.settings.test", "DMS_TEST_WORKER": "1",
+           "DMS_TEST_WORKER_DB": connection.settings_dict["NAME"], "DMS_TEST_QUEUE": queue,
+           "DMS_TEST_CACHE_PREFIX": cache_prefix}
+    log = Path(f"/tmp/dms-test-worker-{os.getpid()}-{node}.log")
+    with log.open("w") as out:  # the worker keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SHARED_CACHE_BOOTSTRAP, "-A", "dms", "worker", "--pool=solo",
+             "--concurrency=1", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-l", "info", "-n", f"{node}@%h"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the Celery worker exited: {log.read_text()[-2000:]}")
+        if celery_app.control.ping(destination=[f"{node}@{os.uname().nodename}"], timeout=0.5):
+            return proc
+    stop_worker(proc)
+    pytest.fail(f"the Celery worker did not answer in 60 s: {log.read_text()[-2000:]}")
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def forget_unacked(queue: str) -> int:
+    """Drop the broker's unacknowledged deliveries of `queue` (a killed worker's message): kombu would put them
+    back on the queue after the visibility timeout, long after the test and its database are gone."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    dropped = 0
+    for tag, raw in client.hgetall("unacked").items():
+        try:
+            _message, exchange, routing_key = json.loads(raw)
+        except (ValueError, TypeError):
+            continue
+        if queue in (exchange, routing_key):
+            client.pipeline().zrem("unacked_index", tag).hdel("unacked", tag).execute()
+            dropped += 1
+    return dropped

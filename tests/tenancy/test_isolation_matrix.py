@@ -8,7 +8,7 @@ Routes are enumerated from the URL configuration; a route missing from ROUTES or
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,9 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
+from pjp.enums import ProposalKind
+from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
+from pjp.models import Route as PjpRoute
 from tests.factories.catalog import make_brand, make_outlet, make_sku
 
 OTHER = "VICTIMB"  # on every object of tenant B: no principal of tenant A may ever see it
@@ -64,7 +67,18 @@ ROUTES: dict[str, Route] = {
     "masters-import": Route(methods=("post",)),
     "price-quote": Route(methods=("post",)),
     "masters-export": Route(query=(("kind", "outlets"), ("file_format", "csv"))),
+    "route-list": Route(),
+    "route-detail": Route("route_id", "route"),
+    "route-stops": Route("route_id", "route", methods=("post",)),
+    "route-optimise": Route("route_id", "route", methods=("post",)),
+    "build-routes": Route(methods=("post",)),
+    "proposal-detail": Route("proposal_id", "proposal"),
+    "proposal-accept": Route("proposal_id", "proposal", methods=("post",)),
+    "proposal-discard": Route("proposal_id", "proposal", methods=("post",)),
+    "journey-list": Route(query=(("date", "2030-01-07"),)),
 }
+
+JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
 
 
 def _walk(patterns: list, prefix: str = "", ns: str = "") -> list[tuple[str, str | None]]:
@@ -119,7 +133,28 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
                                          identifier=f"{marker}-phone", name=f"{marker} phone")
         objs["job"] = BackgroundJob.objects.create(kind="masters_import", error=f"{marker} job",
                                                    scope_distributor=distributor)
+        objs.update(_mark_pjp(distributor, marker, objs["outlet"], booker))
     return objs
+
+
+def _mark_pjp(distributor: Distributor, marker: str, outlet: Any, booker: Any) -> dict[str, Any]:
+    """A route (marked in its code and name), a proposal (marked in its diff) and a journey on the marked
+    route, on JOURNEY_DAY. Called inside the owner's tenant scope."""
+    route = PjpRoute.objects.create(distributor=distributor, code=f"{marker}-RT", name=f"{marker} route")
+    RouteStop.objects.create(distributor=distributor, route=route, outlet=outlet, sequence=1)
+    proposal = OptimisationProposal.objects.create(
+        distributor=distributor, kind=ProposalKind.SEQUENCE, route_versions={str(route.pk): route.version},
+        diff=[{"kind": "reordered", "route": route.code, "outlet_id": outlet.pk, "outlet": outlet.code, "from": 2,
+               "to": 1, "text": f"{marker} outlet moves from stop 2 to stop 1 on {route.code}"}],
+        plan={"routes": {str(route.pk): [outlet.pk]}})
+    pjp = Pjp.objects.create(distributor=distributor, booker=booker, cycle_anchor=JOURNEY_DAY,
+                             effective_from=JOURNEY_DAY)
+    start = datetime(2030, 1, 7, 4, 0, tzinfo=UTC)
+    journey = DailyJourney.objects.create(distributor=distributor, booker=booker, date=JOURNEY_DAY, pjp=pjp,
+                                          route=route, route_version=route.version, planned_start=start,
+                                          planned_end=start)
+    Visit.objects.create(distributor=distributor, journey=journey, outlet=outlet, sequence=1, eta=start, etd=start)
+    return {"route": route, "proposal": proposal, "journey": journey}
 
 
 @pytest.fixture
@@ -214,7 +249,8 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
     key = {
         "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
-        "Device": "device", "BackgroundJob": "job",
+        "Device": "device", "BackgroundJob": "job", "Route": "route", "OptimisationProposal": "proposal",
+        "DailyJourney": "journey",
     }.get(model.__name__)
     return victims[key] if key else None
 
