@@ -115,16 +115,14 @@ def _stopping(task: Task) -> StoppingCriterion:
     return MultipleCriteria(criteria)
 
 
-def _params(task: Task, vehicles: int) -> pyvrp.SolveParams:
-    """PyVRP's defaults, except for one-vehicle problems (a day's sequence): there every move is inside one long
-    route, which PyVRP evaluates in time linear in the route length, so a smaller neighbourhood (20) and no
-    exhaustive search on every new best buy 3-4x more iterations; measured on 60-stop days with windows at 1 s:
-    mean gap to the best known 1.3% instead of 4.0%."""
-    reporter = _Reporter(task)
-    if vehicles > 1:
-        return pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=reporter))
+def _params(task: Task) -> pyvrp.SolveParams:
+    """PyVRP's defaults except: granular neighbourhood of 20 instead of 50 and no exhaustive search on every new
+    best, which buys more iterations per second. Measured against the defaults, same seed, same machine, runs
+    interleaved: Solomon (56) mean gap 1.01% vs 1.27% at 1 s, 0.36% vs 0.49% at 5 s (28 instances); Homberger 200
+    (the six *_2_1) 0.13% vs 0.15% at 30 s; 60-stop days with windows (one route, where every move is inside one
+    long route and PyVRP evaluates it in time linear in its length) 1.3% vs 4.0% from the best known at 0.9 s."""
     return pyvrp.SolveParams(
-        ils=pyvrp.IteratedLocalSearchParams(callbacks=reporter, exhaustive_on_best=False),
+        ils=pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(task), exhaustive_on_best=False),
         neighbourhood=NeighbourhoodParams(num_neighbours=20),
     )
 
@@ -157,7 +155,7 @@ def run(task: Task) -> Outcome:
         duration_matrices=matrices_[1:],
         groups=groups,
     )
-    params = _params(task, len(vehicles))
+    params = _params(task)
     with warnings.catch_warnings():  # an infeasible best is repaired and reported by solve(): no need to warn
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = pyvrp.solve(data, _stopping(task), seed=task.seed, collect_stats=False, display=False,
