@@ -17,8 +17,8 @@ from routing.solve import solve
 Window = tuple[int, int]
 SECONDS = Formats(time=clock, duration=lambda s: f"{s // 60} min")
 
-# Iterations without improvement after which the search stops early; on a 60-stop day with windows PyVRP has
-# converged long before (measured: same distance as a 30 s run), and stopping this way makes runs reproducible.
+# Iterations without improvement after which a longer search stops (about 8 s on a 60-stop day); a run that ends
+# this way is reproducible. Within the default 1 s it never triggers (about 700 iterations per second).
 PATIENCE = 5_000
 
 
