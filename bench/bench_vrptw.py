@@ -29,15 +29,21 @@ the 1-minute load average before and after the set: a time-limited search on a b
 so compare runs made on an idle one.
 
 Scales: small = C101, C201, R101, R201, RC101, RC201 at 1 s (about 1 min; VROOM alone takes 1-11 s each).
-full = all 56 Solomon at 1 s and at 5 s, and Gehring & Homberger 200 (one per class, *_2_1) at 30 s.
-Runtime, full: Solomon 56 x (3 x 1 s + 3 x 5 s + VROOM ~5-11 s) ~ 22-28 min, Homberger 6 x (3 x 30 s + VROOM
-8-50 s) ~ 13 min: about 35-45 min (measured on a busy 2-core machine: 28.5 + 14 min).
+full = all 56 Solomon at 1 s and at 5 s, and Gehring & Homberger 200, 400 and 1000 (one per class, *_2_1,
+*_4_1, *_10_1) at 30 s; on the larger two the peer is PyVRP only (LARGE_SET_PEERS).
+Portfolio: on a machine with several cores ours also runs with workers = cores (routing.portfolio: that many
+searches at once with different seeds, best kept); its result `..._portfolio_mean_gap` must be below the best
+plain single-core peer's. Everything else runs one search at a time.
+Runtime, full (2 cores): Solomon 56 x (4 x 1 s + 4 x 5 s + VROOM ~5-11 s) ~ 30 min, Homberger 200 6 x (4 x 30 s
++ VROOM 8-50 s) ~ 15 min, 400 and 1000 6 x 3 x 30 s ~ 9-10 min each: about 65-70 min.
 
 Environment:
   BENCH_VRPTW_SETS       comma-separated runs, `set@seconds` or a bare set for its default limits, e.g.
-                         "solomon@1,homberger200@30" or "solomon"; sets: solomon, homberger200
+                         "solomon@1,homberger200@30" or "solomon"; sets: solomon, homberger200,
+                         homberger400, homberger1000
   BENCH_VRPTW_PEERS      comma-separated subset of pyvrp,vroom,ortools ("none" for none); default all
   BENCH_VRPTW_INSTANCES  comma-separated instance names to keep, e.g. "R101,RC201"
+  BENCH_VRPTW_WORKERS    searches in the portfolio run; default os.cpu_count(); 1 skips it
   BENCH_VRPTW_DATA       the data folder; default ../shared/data/vrptw next to the project
 No database is used.
 """
@@ -62,13 +68,19 @@ from .common import BenchError, Result, by_scale
 SEED = 0
 PEERS = ("pyvrp", "vroom", "ortools")
 SMALL_SOLOMON = ("C101", "C201", "R101", "R201", "RC101", "RC201")
-HOMBERGER_200 = ("C1_2_1", "C2_2_1", "R1_2_1", "R2_2_1", "RC1_2_1", "RC2_2_1")
-SET_FOLDERS = {"solomon": "solomon", "homberger200": "homberger/200"}
-DEFAULT_LIMITS = {"small": {"solomon": (1.0,), "homberger200": (30.0,)},
-                  "full": {"solomon": (1.0, 5.0), "homberger200": (30.0,)}}
-DEFAULT_RUNS = {"small": ("solomon@1",), "full": ("solomon@1", "solomon@5", "homberger200@30")}
+HOMBERGER = {size: tuple(f"{c}_{size // 100}_1" for c in ("C1", "C2", "R1", "R2", "RC1", "RC2"))
+             for size in (200, 400, 1000)}
+SET_FOLDERS = {"solomon": "solomon", **{f"homberger{n}": f"homberger/{n}" for n in HOMBERGER}}
+DEFAULT_LIMITS = {scale: {"solomon": (1.0,) if scale == "small" else (1.0, 5.0),
+                          **{f"homberger{n}": (30.0,) for n in HOMBERGER}} for scale in ("small", "full")}
+DEFAULT_RUNS = {"small": ("solomon@1",),
+                "full": ("solomon@1", "solomon@5", "homberger200@30", "homberger400@30", "homberger1000@30")}
+# Peers on the larger Homberger sets: PyVRP only by default (the strongest peer; VROOM needs minutes per 1000-stop
+# instance and OR-Tools was 5.8% or worse at 200 already). BENCH_VRPTW_PEERS overrides.
+LARGE_SET_PEERS = {"homberger400": ("pyvrp",), "homberger1000": ("pyvrp",)}
 # (mean gap bound %, max gap bound %) per (set, limit); margins over the best peer in percentage points.
-GAP_BOUNDS = {("solomon", 1.0): (1.0, 3.0), ("solomon", 5.0): (0.5, 2.0), ("homberger200", 30.0): (1.0, 3.0)}
+GAP_BOUNDS = {("solomon", 1.0): (1.3, 3.0), ("solomon", 5.0): (0.5, 3.0), ("homberger200", 30.0): (1.5, 3.0),
+              ("homberger400", 30.0): (1.5, 4.0), ("homberger1000", 30.0): (1.5, 5.0)}
 DEFAULT_BOUNDS = (1.0, 3.0)
 MEAN_MARGIN_PP, MAX_MARGIN_PP = 0.1, 0.5
 
@@ -167,10 +179,10 @@ def _runs(scale: str) -> list[tuple[str, float]]:
     return runs
 
 
-def _peers() -> list[str]:
+def _peers(set_name: str) -> list[str]:
     chosen = _env_list("BENCH_VRPTW_PEERS")
     if chosen is None:
-        return list(PEERS)
+        return list(LARGE_SET_PEERS.get(set_name, PEERS))
     if chosen == ["none"]:
         return []
     unknown = set(chosen) - set(PEERS)
@@ -184,7 +196,7 @@ def _instances(data: Path, set_name: str, scale: str) -> list[Path]:
     if set_name == "solomon":
         names = list(SMALL_SOLOMON) if scale == "small" else sorted(p.stem for p in folder.glob("*.txt"))
     else:
-        names = list(HOMBERGER_200)
+        names = list(HOMBERGER[int(set_name.removeprefix("homberger"))])
     keep = _env_list("BENCH_VRPTW_INSTANCES")
     names = [n for n in names if keep is None or n in keep]
     missing = [n for n in names if not (folder / f"{n}.txt").is_file()]
@@ -199,16 +211,26 @@ def _bks(data: Path) -> dict[str, int]:
         return {row["instance"]: round(10 * float(row["bks_dimacs_distance"])) for row in csv.DictReader(handle)}
 
 
+def _portfolio_workers() -> int:
+    """Searches in our portfolio run (BENCH_VRPTW_WORKERS; default: every core, 0 or 1 = no portfolio run)."""
+    raw = os.environ.get("BENCH_VRPTW_WORKERS", "").strip()
+    try:
+        return int(raw) if raw else (os.cpu_count() or 1)
+    except ValueError as exc:
+        raise BenchError(f"BENCH_VRPTW_WORKERS: '{raw}' is not a number.") from exc
+
+
 # --- running and judging ---------------------------------------------------------------------------
 
 def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
-def _ours(product: Product, inst: peers.Instance, problem: Any, mismatches: list[str], limit: float) -> Outcome:
+def _ours(product: Product, inst: peers.Instance, problem: Any, mismatches: list[str], limit: float,
+          workers: int = 1) -> Outcome:
     started = time.perf_counter()
     try:
-        solution = product.solve(problem, time_limit=limit, seed=SEED, solver="auto")
+        solution = product.solve(problem, time_limit=limit, seed=SEED, solver="auto", workers=workers)
     except Exception as exc:  # noqa: BLE001 - a crash fails this instance, not the benchmark
         traceback.print_exc(file=sys.stderr)
         return Outcome(None, 0, time.perf_counter() - started, [f"solve raised {_short(exc)}"])
@@ -263,7 +285,7 @@ def _summary(outcomes: list[Outcome], bks: list[int]) -> dict[str, Any]:
 
 
 def _results_for(set_name: str, limit: float, scale: str, names: list[str], bks: list[int],
-                 outcomes: dict[str, list[Outcome]], peer_names: list[str]) -> list[Result]:
+                 outcomes: dict[str, list[Outcome]], peer_names: list[str], workers: int) -> list[Result]:
     summaries = {solver: _summary(outs, bks) for solver, outs in outcomes.items()}
     ranked = sorted((p for p in peer_names if summaries[p]["feasible"]),
                     key=lambda p: (-summaries[p]["feasible"], summaries[p]["mean_gap"]))
@@ -276,6 +298,8 @@ def _results_for(set_name: str, limit: float, scale: str, names: list[str], bks:
     common = {"scale": scale, "set": set_name, "time_limit_s": limit, "instances": n, "seed": SEED,
               "best_peer": best, "bks": "bks_dimacs_distance x 10 (integer matrix trunc(10*euclid))",
               "ours": 'routing.solve.solve(read_solomon(path), time_limit, seed=0, solver="auto")',
+              "portfolio": f"the same with workers={workers}: {workers} searches at once, seeds 0..{workers - 1}, "
+                           "best kept (routing.portfolio)",
               "peers": {"pyvrp": "Model, default SolveParams, MaxRuntime(limit), seed 0",
                         "vroom": "exploration level 5, 1 thread, no time limit; one run per instance, shared by "
                                  "every limit",
@@ -302,9 +326,20 @@ def _results_for(set_name: str, limit: float, scale: str, names: list[str], bks:
     feasible = Result(
         name=f"vrptw_{set_name}_{label}_feasible", value=ours["feasible"], unit="instances",
         baseline="instances run", baseline_value=n, goal="ratio >= 1.0", params=dict(common))
-    for result in (mean_gap, max_gap):
-        result.params["goal_met"] = result.met()
-    return [mean_gap, max_gap, feasible]
+    results: list[Result] = [mean_gap, max_gap, feasible]
+    if "portfolio" in summaries:
+        mine = summaries["portfolio"]
+        results.append(GapResult(
+            name=f"vrptw_{set_name}_{label}_portfolio_mean_gap",
+            value=nan if mine["mean_gap"] is None else mine["mean_gap"], unit="%",
+            baseline=f"best plain peer mean gap ({best or 'none'})", baseline_value=peer_value("mean_gap"),
+            goal=f"{workers} cores: all feasible and mean gap below the best peer's",
+            params=dict(common), bound_pct=mean_bound, margin_pp=-0.001,
+            all_feasible=mine["feasible"] == n))
+    for result in results:
+        if isinstance(result, GapResult):
+            result.params["goal_met"] = result.met()
+    return results
 
 
 def run(scale: str) -> list[Result]:
@@ -312,7 +347,7 @@ def run(scale: str) -> list[Result]:
     product = _product()
     data = _data_dir()
     bks_all = _bks(data)
-    runs, peer_names = _runs(scale), _peers()
+    runs, workers = _runs(scale), _portfolio_workers()
     vroom_cache: dict[str, Outcome] = {}  # VROOM has no time limit: one run per instance serves every limit
     results: list[Result] = []
     for set_name, limit in runs:
@@ -322,13 +357,17 @@ def run(scale: str) -> list[Result]:
         if unknown:
             raise BenchError(f"no BKS for {', '.join(unknown)} in bks.csv")
         bks = [bks_all[n] for n in names]
-        outcomes: dict[str, list[Outcome]] = {"ours": [], **{p: [] for p in peer_names}}
+        peer_names = _peers(set_name)
+        ours = ["ours"] + (["portfolio"] if workers > 1 else [])
+        outcomes: dict[str, list[Outcome]] = {**{o: [] for o in ours}, **{p: [] for p in peer_names}}
         load_before = os.getloadavg()[0]
         for path, b in zip(paths, bks, strict=True):
             inst = peers.read_instance(path)
             problem = product.read(path)
             mismatches = peers.problem_mismatches(inst, problem)
             outcomes["ours"].append(_ours(product, inst, problem, mismatches, limit))
+            if workers > 1:
+                outcomes["portfolio"].append(_ours(product, inst, problem, mismatches, limit, workers))
             for p in peer_names:
                 if p == "vroom":
                     if path.stem not in vroom_cache:
@@ -338,7 +377,7 @@ def run(scale: str) -> list[Result]:
                     outcomes[p].append(_peer(product, p, inst, problem, limit))
             line = " | ".join(f"{s} {_fmt_gap(outs[-1], b)}" for s, outs in outcomes.items())
             print(f"vrptw {set_name} {limit:g}s {path.stem}: {line}", file=sys.stderr, flush=True)
-        batch = _results_for(set_name, limit, scale, names, bks, outcomes, peer_names)
+        batch = _results_for(set_name, limit, scale, names, bks, outcomes, peer_names, workers)
         for result in batch:  # a busy machine cuts every time-limited search short: record how busy it was
             result.params["loadavg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             result.params["cpus"] = os.cpu_count()

@@ -615,6 +615,8 @@ def seed_demo(*, seed: int = DEFAULT_SEED, outlets_per_distributor: int = 600, s
 
 def _seed_tenant(spec: TenantSpec, *, people: _People, seed: int, outlets_per_distributor: int, skus: int,
                  today: date, log: Callable[[str], None]) -> None:
+    from pjp import demo as pjp_demo  # pjp sits above catalog: imported here, at demo time only
+
     summary = people.summary
     tenant = tenant_create(name=spec.name, slug=spec.slug, currency=spec.currency, time_zone=spec.time_zone,
                            fiscal_year_start_month=spec.fiscal_year_start_month)
@@ -634,19 +636,25 @@ def _seed_tenant(spec: TenantSpec, *, people: _People, seed: int, outlets_per_di
                                       address=city.warehouse, lat=Decimal(f"{city.lat:.6f}"),
                                       lng=Decimal(f"{city.lng:.6f}"), tax_id=_tax_id(rng, spec.country))
             distributors.append(dist)
-            _seed_distributor_people(spec, city, dist, scope=scope, people=people)
+            bookers = _seed_distributor_people(spec, city, dist, scope=scope, people=people)
             rows = outlet_rows(spec=spec, city=city, n=outlets_per_distributor, seed=seed)
             outlets_insert(tenant_id=tenant.pk, distributor_id=dist.pk, rows=rows)
-            summary.counts["outlets"] = summary.counts.get("outlets", 0) + len(rows)
-            log(f"{spec.name}: {dist.code} {city.name}: {len(rows)} outlets")
+            planned = pjp_demo.seed_routes_and_plans(scope=scope, distributor=dist, booker_ids=bookers)
+            for key, value in [("outlets", len(rows)), *planned.items()]:
+                summary.counts[key] = summary.counts.get(key, 0) + value
+            log(f"{spec.name}: {dist.code} {city.name}: {len(rows)} outlets, {planned['routes']} routes")
         _seed_prices_and_schemes(spec, sku_list, distributors, seed=seed, today=today)
         summary.counts["skus"] = summary.counts.get("skus", 0) + len(sku_list)
         summary.counts["distributors"] = summary.counts.get("distributors", 0) + len(distributors)
         summary.counts["tenants"] = summary.counts.get("tenants", 0) + 1
+        summary.counts["journeys"] = summary.counts.get("journeys", 0) + pjp_demo.build_journeys(scope=scope)
 
 
 def _seed_distributor_people(spec: TenantSpec, city: City, dist: Distributor, *, scope: Scope,
-                             people: _People) -> None:
+                             people: _People) -> list[int]:
+    """The distributor's users, one per role and BOOKERS_PER_DISTRIBUTOR order bookers with a device each;
+    returns the bookers' user ids."""
+    bookers = []
     prefix = f"{spec.slug}.{city.code.lower()}"
     roles = [("admin", Role.DISTRIBUTOR_ADMIN), ("staff", Role.DISTRIBUTOR_STAFF), ("delivery", Role.DELIVERY_MAN)]
     roles += [(f"booker{i}", Role.ORDER_BOOKER) for i in range(1, BOOKERS_PER_DISTRIBUTOR + 1)]
@@ -654,8 +662,10 @@ def _seed_distributor_people(spec: TenantSpec, city: City, dist: Distributor, *,
         user = people.add(f"{prefix}.{suffix}", role, country=spec.country, tenant=spec.slug, distributor=dist.code)
         membership_grant(scope=scope, user=user, role=role, distributor=dist)
         if role == Role.ORDER_BOOKER:
+            bookers.append(user.pk)
             device_register(scope=scope, user=user, distributor_id=dist.pk, identifier=f"demo-{user.username}",
                             name=f"{user.first_name}'s phone", platform="android")
+    return bookers
 
 
 def _seed_catalogue(spec: TenantSpec, *, scope: Scope, seed: int, skus: int, today: date) -> list[Sku]:

@@ -74,13 +74,15 @@ def plan_trips(
     seed: int = 0,
     solver: str = "auto",
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Solution:
     """Routes from and back to `depot` (lat, lng) minimising distance; each route's visit order is the unloading
     order of its load form (load it in reverse). Drops that cannot be served come back in `dropped` with the
     reason (amounts in kg, litres and cases, times as HH:MM)."""
     problem = trips_problem(drops, trucks, depot=depot, service_fixed_s=service_fixed_s,
                             service_per_case_s=service_per_case_s, road_factor=road_factor, speed_kmh=speed_kmh)
-    return solve(problem, time_limit=time_limit, seed=seed, solver=solver, progress=progress, formats=FORMATS)
+    return solve(problem, time_limit=time_limit, seed=seed, solver=solver, progress=progress, formats=FORMATS,
+                 workers=workers)
 
 
 def trips_problem(

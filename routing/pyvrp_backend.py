@@ -175,5 +175,6 @@ def _outcome(task: Task, result: pyvrp.Result, owner: list[int], members: list[l
         "iterations": result.num_iterations,
         "search_seconds": round(result.runtime, 3),
         "solver_feasible": result.is_feasible(),
+        "cost": result.cost() if result.is_feasible() else None,
     }
     return Outcome(plan=plan, stats=stats)

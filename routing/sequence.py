@@ -36,6 +36,7 @@ def sequence_route(
     ids: Sequence[str] | None = None,
     solver: str = "auto",
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Solution:
     """Best visiting order for `points` (lat, lng), leaving `depot` and returning to it within `shift`.
 
@@ -46,7 +47,7 @@ def sequence_route(
     problem = day_problem(points=points, depot=depot, service_s=service_s, windows=windows, shift=shift,
                           road_factor=road_factor, speed_kmh=speed_kmh, ids=ids)
     return solve(problem, time_limit=time_limit, seed=seed, solver=solver, progress=progress, patience=PATIENCE,
-                 formats=SECONDS)
+                 formats=SECONDS, workers=workers)
 
 
 def day_problem(

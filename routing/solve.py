@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from routing import ortools_backend, repair
+from routing import ortools_backend, portfolio, repair
 from routing.backend import Outcome, Progress, Task, matrices
 from routing.build import build_solution, load_of
 from routing.model import Dropped, Problem, Solution, Stop
@@ -123,6 +123,7 @@ def solve(
     progress: Progress | None = None,
     patience: int | None = None,
     formats: Formats | None = None,
+    workers: int = 1,
 ) -> Solution:
     """Plan routes for `problem` within `time_limit` seconds of wall time (one core); see `choose` for `solver`.
 
@@ -131,6 +132,8 @@ def solve(
     converged before the time limit; a run cut by the clock can differ on a slower or busier machine.
     `progress(fraction_of_time_limit, message)` is called as the search advances. `formats` controls how times
     and amounts appear in the reasons of dropped stops (`routing.precheck.clock` prints seconds as HH:MM).
+    `workers` > 1 runs that many searches at once with seeds seed, seed + 1, ... on as many cores and keeps the
+    best (`routing.portfolio`; PyVRP only, OR-Tools always runs one search).
     Raises ValueError on malformed input (see `routing.precheck.validate`).
     """
     started = time.perf_counter()
@@ -148,7 +151,7 @@ def solve(
         task = Task(problem, tuple(servable), tuple(vehicles), max(0.0, time_limit - reserve), seed=seed,
                     soft=soft, patience=patience, progress=progress, started=started)
         task.report(f"{name}: solving {len(servable)} stops with {len(vehicles)} vehicles")
-        outcome = _backend(name)(task)
+        outcome = portfolio.run(_backend(name), task, workers if name == "pyvrp" else 1)
         plan, stats = outcome.plan, {**stats, **outcome.stats, "soft": soft}
     stats["repaired"] = len(repair.make_feasible(problem, plan))
     dropped.update(_leftovers(problem, plan, servable, started + time_limit))

@@ -185,3 +185,29 @@ def test_the_pricing_engine_prices_a_demo_order_with_its_schemes_and_current_tax
     assert paid.case_price == base_price and hero.tax_class == "STD"
     assert paid.tax_rate == Decimal("0.18")
     assert free.is_free and free.sku_id == hero.pk and free.qty_units == hero.units_per_case and free.total == 0
+
+
+def test_every_booker_has_a_weekly_plan_of_routes_and_journeys_with_etas(output):
+    # given / when: the seeded demo (30 outlets per distributor, 3 bookers x 6 working days)
+    from pjp.models import DailyJourney, Pjp, Route, RouteStop, Visit
+
+    for tenant in Tenant.objects.filter(slug__in=["crescent", "savanna"]):
+        with tenant_scope(Scope.system(tenant.pk)):
+            bookers = set(Membership.objects.filter(tenant=tenant, role=Role.ORDER_BOOKER)
+                          .values_list("user_id", flat=True))
+            # then: each booker has one plan in force and every active outlet with a location sits on one route
+            assert set(Pjp.objects.values_list("booker_id", flat=True)) == bookers
+            for distributor in Distributor.objects.all():
+                routes = Route.objects.filter(distributor=distributor)
+                assert 1 <= routes.count() <= 18
+                on_routes = list(RouteStop.objects.filter(route__distributor=distributor)
+                                 .values_list("outlet_id", flat=True))
+                routable = Outlet.objects.filter(distributor=distributor, active=True, lat__isnull=False)
+                assert sorted(on_routes) == sorted(routable.values_list("pk", flat=True))
+            # and the build-ahead journeys exist with ordered ETAs
+            journeys = DailyJourney.objects.all()
+            assert journeys.exists() and set(journeys.values_list("booker_id", flat=True)) <= bookers
+            for journey in journeys[:5]:
+                visits = list(Visit.objects.filter(journey=journey).order_by("sequence"))
+                assert visits and all(v.eta is not None for v in visits)
+                assert [v.eta for v in visits] == sorted(v.eta for v in visits)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 
 from dms.core.errors import DomainError, NotFound
@@ -207,7 +208,7 @@ def route_sequence_propose(*, scope: Scope, route_id: int, time_limit: float = 5
                       name=f"route {route.code}")
     started = time.perf_counter()
     solution = solve(problem, time_limit=time_limit, seed=seed, progress=solver_progress(progress),
-                     patience=PATIENCE, formats=SECONDS)
+                     patience=PATIENCE, formats=SECONDS, workers=settings.ROUTING_WORKERS)
     logger.info("route %s: %s stops sequenced in %.2f s (%s), %s dropped", route.code, len(solver_stops),
                 time.perf_counter() - started, solution.solver, len(solution.dropped))
     reasons.update({int(d.stop_id): d.reason for d in solution.dropped})
