@@ -52,9 +52,9 @@ def seed_routes_and_plans(*, scope: Scope, distributor: Distributor, booker_ids:
     if distributor.lat is None or distributor.lng is None:
         return {"routes": 0, "plans": 0}  # no warehouse location: nothing to cut into sectors
     warehouse = (float(distributor.lat), float(distributor.lng))
-    outlets = {pk: (float(lat), float(lng)) for pk, lat, lng in
-               Outlet.objects.filter(distributor_id=distributor.pk, active=True, lat__isnull=False)
-               .order_by("pk").values_list("pk", "lat", "lng")}
+    located = Outlet.objects.filter(distributor_id=distributor.pk, active=True, lat__isnull=False,
+                                    lng__isnull=False).order_by("pk").values_list("pk", "lat", "lng")
+    outlets = {pk: (float(lat), float(lng)) for pk, lat, lng in located if lat is not None and lng is not None}
     slots = len(booker_ids) * len(WORKING_DAYS)
     by_angle = sorted(outlets, key=lambda pk: _bearing(warehouse, outlets[pk]))[: slots * visits_per_day]
     size = math.ceil(len(by_angle) / slots) if by_angle else 0
