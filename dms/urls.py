@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("dms.tenancy.urls")),
     path("catalog/", include("catalog.urls")),
     path("mobile/", include("mobile.urls")),
+    path("orders/", include("orders.urls")),
     path("pjp/", include("pjp.urls")),
 ]
 

@@ -19,6 +19,18 @@ class VisitStatus(models.TextChoices):
     MISSED = "missed", "Missed"
 
 
+class UnproductiveReason(models.TextChoices):
+    """Why a visit produced no order: the list the app shows (sent in the pull)."""
+
+    SHOP_CLOSED = "shop_closed", "Shop closed"
+    OWNER_ABSENT = "owner_absent", "Owner / buyer not available"
+    STOCK_SUFFICIENT = "stock_sufficient", "Enough stock on the shelf"
+    NO_CASH = "no_cash", "No cash / credit issue"
+    REFUSED = "refused", "Refused to order"
+    COMPETITOR = "competitor", "Bought from a competitor"
+    OTHER = "other", "Other (see note)"
+
+
 class ProposalKind(models.TextChoices):
     SEQUENCE = "sequence", "Sequence a route"
     BUILD_ROUTES = "build_routes", "Build routes"

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from dms.tenancy.fields import DistributorForeignKey
 from dms.tenancy.models import DistributorModel
 
-from .enums import ProposalKind, ProposalStatus, VisitStatus, Weekday
+from .enums import ProposalKind, ProposalStatus, UnproductiveReason, VisitStatus, Weekday
 
 CYCLE_CHOICES = [(1, "Weekly (1 week)"), (2, "Fortnightly (2 weeks)"), (4, "Four-weekly (4 weeks)")]
 
@@ -164,11 +164,26 @@ class Visit(DistributorModel):
     etd = models.DateTimeField()
     status = models.CharField(max_length=15, choices=VisitStatus.choices, default=VisitStatus.PLANNED)
     window_missed = models.BooleanField(default=False, help_text="no opening hours fit; planned anyway")
+    # What happened, as reported by the booker's app (see mobile.push): `uuid` is the app's id for the visit
+    # record, so a re-sent visit is recognised. Unplanned visits (an outlet not on the day's journey) are added
+    # to the journey with planned=False and a sequence after the planned ones.
+    planned = models.BooleanField(default=True)
+    uuid = models.UUIDField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    check_in_lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_in_lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    gps_accuracy_m = models.PositiveIntegerField(null=True, blank=True)
+    distance_m = models.PositiveIntegerField(null=True, blank=True,
+                                             help_text="check-in position to the outlet, great-circle metres")
+    unproductive_reason = models.CharField(max_length=20, choices=UnproductiveReason.choices, blank=True)
+    note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["journey", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["distributor", "journey", "outlet"], name="visit_outlet_once_a_day"),
+            models.UniqueConstraint(fields=["distributor", "uuid"], name="visit_uuid_uniq"),
         ]
 
 

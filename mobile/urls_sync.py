@@ -1,0 +1,5 @@
+"""Filled by its feature."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""/api/v1/orders/: secondary orders for distributor staff and manufacturers."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
