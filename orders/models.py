@@ -10,6 +10,8 @@ Status changes go through `orders.services` (one function per transition, an Ord
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -20,7 +22,11 @@ from dms.tenancy.models import DistributorModel
 from .enums import HoldKind, OrderSource, OrderStatus
 
 S = OrderStatus
-MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+def money_field(**kwargs: Any) -> models.DecimalField:
+    """An amount in the tenant's currency: 18 digits, 2 decimals (DESIGN §4: rounded per line)."""
+    return models.DecimalField(max_digits=18, decimal_places=2, **kwargs)
 
 
 class SecondaryOrder(DistributorModel):
@@ -50,11 +56,11 @@ class SecondaryOrder(DistributorModel):
     delivery_date = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
     currency = models.CharField(max_length=3)
-    gross = models.DecimalField(**MONEY)
-    discount = models.DecimalField(**MONEY)
-    tax = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
-    device_total = models.DecimalField(**MONEY, null=True, blank=True, help_text="the total the app showed")
+    gross = money_field()
+    discount = money_field()
+    tax = money_field()
+    total = money_field()
+    device_total = money_field(null=True, blank=True, help_text="the total the app showed")
     price_flag = models.BooleanField(default=False, help_text="the app showed other prices than the server's")
     hold = models.CharField(max_length=10, choices=HoldKind.choices, blank=True, default=HoldKind.NONE)
     hold_reason = models.CharField(max_length=300, blank=True)
@@ -88,15 +94,15 @@ class SecondaryOrderLine(DistributorModel):
     units = models.PositiveIntegerField(default=0)
     qty_units = models.PositiveIntegerField(help_text="cases x units per case + units")
     case_price = models.DecimalField(max_digits=18, decimal_places=4)
-    gross = models.DecimalField(**MONEY)
-    discount = models.DecimalField(**MONEY)
+    gross = money_field()
+    discount = money_field()
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4)
-    tax = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
+    tax = money_field()
+    total = money_field()
     is_free = models.BooleanField(default=False)
     scheme_ids = models.JSONField(default=list, blank=True)
     device_case_price = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
-    device_total = models.DecimalField(**MONEY, null=True, blank=True)
+    device_total = money_field(null=True, blank=True)
 
     class Meta:
         ordering = ["order", "line_no"]
