@@ -1,0 +1,72 @@
+"""Reads of secondary orders, always through the scope. Another distributor's or tenant's order is "not found"."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+
+from dms.core.errors import NotFound
+from dms.core.money import ZERO
+from dms.tenancy.models import Tenant
+from dms.tenancy.scope import Scope
+
+from .enums import OrderStatus
+from .models import OrderEvent, SecondaryOrder, SecondaryOrderLine
+
+# Orders that no longer count against an outlet's credit limit.
+NOT_OPEN = (OrderStatus.CANCELLED, OrderStatus.CLOSED)
+
+
+def tenant_zone(*, scope: Scope) -> ZoneInfo:
+    """The tenant's time zone: booking dates, pricing dates and date filters are tenant-local."""
+    return Tenant.objects.get(pk=scope.tenant_id).tz
+
+
+def order_list(*, scope: Scope, distributor_id: int | None = None) -> QuerySet[SecondaryOrder]:
+    """Orders newest first, with outlet, booker and `line_count` (one query for any number of orders)."""
+    qs = scope.filter(SecondaryOrder.objects.select_related("outlet", "booker")).annotate(line_count=Count("lines"))
+    qs = qs.order_by("-booked_at", "id")  # Meta.ordering does not apply to a grouped query
+    return qs if distributor_id is None else qs.filter(distributor_id=distributor_id)
+
+
+def order_get(*, scope: Scope, pk: int) -> SecondaryOrder:
+    """An order with its lines (and their SKUs) and its events, oldest first."""
+    lines = SecondaryOrderLine.objects.select_related("sku").order_by("line_no")
+    events = OrderEvent.objects.order_by("created_at", "id")
+    order = (scope.filter(SecondaryOrder.objects.select_related("outlet", "booker"))
+             .prefetch_related(Prefetch("lines", queryset=lines), Prefetch("events", queryset=events))
+             .filter(pk=pk).first())
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+def order_visible(*, scope: Scope, pk: int) -> SecondaryOrder:
+    """The order without its lines and events (a cheap existence check); NotFound outside the scope."""
+    order = scope.filter(SecondaryOrder.objects.all()).filter(pk=pk).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    return order
+
+
+def order_by_uuid(*, scope: Scope, distributor_id: int, uuid: UUID) -> SecondaryOrder | None:
+    return scope.filter(SecondaryOrder.objects.filter(distributor_id=distributor_id, uuid=uuid)).first()
+
+
+def order_line_list(*, scope: Scope, order_id: int) -> QuerySet[SecondaryOrderLine]:
+    return scope.filter(SecondaryOrderLine.objects.filter(order_id=order_id)).order_by("line_no")
+
+
+def order_event_list(*, scope: Scope, order_id: int) -> QuerySet[OrderEvent]:
+    return scope.filter(OrderEvent.objects.filter(order_id=order_id)).order_by("created_at", "id")
+
+
+def outlet_open_total(*, scope: Scope, outlet_id: int, exclude_order_id: int | None = None) -> Decimal:
+    """The total of the outlet's open orders (neither cancelled nor closed), the basis of its credit exposure."""
+    qs = scope.filter(SecondaryOrder.objects.filter(outlet_id=outlet_id)).exclude(status__in=NOT_OPEN)
+    if exclude_order_id is not None:
+        qs = qs.exclude(pk=exclude_order_id)
+    return qs.aggregate(open_total=Sum("total"))["open_total"] or ZERO

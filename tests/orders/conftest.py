@@ -1,0 +1,82 @@
+"""Shared cast for the orders tests: tenant A's catalogue (17 % tax, three SKUs on one price list), an outlet of
+distributor A1 with no credit limit, and helpers to read orders back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from catalog.models import Outlet, PriceList, Sku
+from dms.tenancy.context import tenant_scope
+from dms.tenancy.models import Distributor, TenantSettings
+from dms.tenancy.scope import Scope
+from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
+from tests.factories.catalog import make_brand, make_outlet, make_price_list, make_sku, make_tax_rate
+
+D = Decimal
+
+
+@dataclass
+class Catalogue:
+    cola: Sku  # 12 a case, 1234.5678 a case
+    chips: Sku  # 24 a case, 480.0000 a case
+    water: Sku  # 6 a case, 99.9900 a case
+    price_list: PriceList
+
+
+@pytest.fixture
+def tid(cast_a: Any) -> int:
+    return int(cast_a.tenant.pk)
+
+
+@pytest.fixture
+def cat(tid: int) -> Catalogue:
+    make_tax_rate(tid, tax_class="STD", rate=D("0.1700"), valid_from=date(2020, 1, 1))
+    brand = make_brand(tid)
+    cola = make_sku(tid, brand=brand, code="COLA", units_per_case=12)
+    chips = make_sku(tid, brand=brand, code="CHIPS", units_per_case=24)
+    water = make_sku(tid, brand=brand, code="WATER", units_per_case=6)
+    pl = make_price_list(tid, {cola: D("1234.5678"), chips: D("480.0000"), water: D("99.9900")})
+    return Catalogue(cola, chips, water, pl)
+
+
+@pytest.fixture
+def outlet(dist_a1: Distributor, cat: Catalogue) -> Outlet:
+    """No credit limit (0), so the credit check stays out of the way unless a test sets one."""
+    return make_outlet(dist_a1, code="A1-SHOP", name="Corner shop", credit_limit=D("0"))
+
+
+def set_credit_check(tenant_id: int, policy: str) -> None:
+    with tenant_scope(Scope.system(tenant_id)):
+        TenantSettings.objects.filter(tenant_id=tenant_id).update(credit_check=policy)
+
+
+def set_status(order: SecondaryOrder, status: str) -> None:
+    """Put an order straight into a state (the later states' services belong to other apps)."""
+    with tenant_scope(Scope.system(order.tenant_id)):
+        SecondaryOrder.objects.filter(pk=order.pk).update(status=status)
+
+
+def reload(order: SecondaryOrder) -> SecondaryOrder:
+    with tenant_scope(Scope.system(order.tenant_id)):
+        return SecondaryOrder.objects.get(pk=order.pk)
+
+
+def lines_of(order: SecondaryOrder) -> list[SecondaryOrderLine]:
+    with tenant_scope(Scope.system(order.tenant_id)):
+        return list(SecondaryOrderLine.objects.filter(order_id=order.pk).order_by("line_no"))
+
+
+def events_of(order: SecondaryOrder) -> list[OrderEvent]:
+    with tenant_scope(Scope.system(order.tenant_id)):
+        return list(OrderEvent.objects.filter(order_id=order.pk).order_by("created_at", "id"))
+
+
+def count_orders(tenant_id: int) -> tuple[int, int, int]:
+    """(orders, lines, events) of the tenant."""
+    with tenant_scope(Scope.system(tenant_id)):
+        return (SecondaryOrder.objects.count(), SecondaryOrderLine.objects.count(), OrderEvent.objects.count())
