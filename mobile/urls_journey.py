@@ -1,5 +1,9 @@
-"""Filled by its feature."""
+"""/api/v1/mobile/journey/: the booker's day."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import apis_journey
+
+urlpatterns = [
+    path("", apis_journey.JourneyApi.as_view(), name="mobile-journey"),
+]

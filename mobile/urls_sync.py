@@ -1,5 +1,8 @@
-"""Filled by its feature."""
+from django.urls import path
 
-from django.urls import URLPattern
+from . import apis_sync
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("push/", apis_sync.PushApi.as_view(), name="mobile-push"),
+    path("day-close/", apis_sync.DayCloseApi.as_view(), name="mobile-day-close"),
+]

@@ -17,3 +17,6 @@ class PjpError(StrEnum):
     START_IN_PAST = "start_in_past"
     VERSION_CONFLICT = "version_conflict"
     FUTURE_VISIT = "future_visit"
+    NOT_YOUR_VISIT = "not_your_visit"
+    NO_JOURNEY = "no_journey"
+    VISIT_CLOSED = "visit_closed"

@@ -13,7 +13,7 @@ from rest_framework.views import set_rollback
 from .errors import DomainError
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF error detail -> {"field.path": ["message", ...]}; nested lists get their index in the path."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
@@ -24,7 +24,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
                 path = f"{prefix}.{key}" if prefix else str(key)
             if key == "non_field_errors":
                 path = prefix or "non_field_errors"
-            for k, v in _flatten(value, path).items():
+            for k, v in flatten_errors(value, path).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):
         if all(not isinstance(d, (dict, list)) for d in detail):
@@ -32,7 +32,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         else:
             for i, item in enumerate(detail):
                 if item:
-                    for k, v in _flatten(item, f"{prefix}[{i}]").items():
+                    for k, v in flatten_errors(item, f"{prefix}[{i}]").items():
                         out.setdefault(k, []).extend(v)
     else:
         out[prefix or "non_field_errors"] = [str(detail)]
@@ -64,7 +64,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if wait:
             headers["Retry-After"] = str(int(wait))
         if isinstance(exc, exceptions.ValidationError):
-            fields = _flatten(exc.detail)
+            fields = flatten_errors(exc.detail)
             first = next(iter(fields.items()), None)
             message = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
             body = error_body("invalid", message, fields)

@@ -18,6 +18,7 @@ from .authentication import hash_api_key
 from .enums import DISTRIBUTOR_ROLES, MANUFACTURER_ROLES, Role
 from .models import ApiKey, Device, Distributor, Membership, Tenant, TenantSettings
 from .scope import Scope
+from .signals import device_revoked
 
 MAX_ACTIVE_API_KEYS = 2  # two at once, so a manufacturer can rotate without downtime
 _ALNUM = string.ascii_letters + string.digits
@@ -145,6 +146,7 @@ def device_revoke(*, scope: Scope, device_id: int) -> Device:
         device.active = False
         device.revoked_at = timezone.now()
         device.save(update_fields=["active", "revoked_at", "updated_at"])
+    device_revoked.send(sender=Device, device=device)
     return device
 
 
