@@ -31,6 +31,7 @@ migrate: venv
 
 seed: venv
 	$(PY) manage.py seed_demo
+	$(PY) manage.py simulate_day --unless-orders
 
 serve: venv
 	$(PY) manage.py runserver 127.0.0.1:8000

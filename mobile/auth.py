@@ -172,6 +172,9 @@ def _rotate(claims: _RefreshClaims) -> DeviceTokens | AuthRefused:
     if session is None or session.family != claims.family:
         return AuthRefused(AuthError.INVALID_REFRESH)
     now = timezone.now()
+    if not device.active:  # said first: revoking a device also ends its sessions (tenancy's device_revoked)
+        _end(_device_sessions(device), now=now)
+        return AuthRefused(AuthError.DEVICE_REVOKED)
     if session.revoked_at is not None:
         return AuthRefused(AuthError.SESSION_ENDED)
     if session.rotated_at is not None:

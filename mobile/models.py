@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from dms.tenancy.fields import DistributorForeignKey
-from dms.tenancy.models import DistributorModel
+from dms.tenancy.models import DistributorModel, TenantModel
 
 
 class DeviceSession(DistributorModel):
@@ -91,3 +91,37 @@ class SyncHealth(DistributorModel):
         verbose_name_plural = "sync health"
         ordering = ["device"]
         constraints = [models.UniqueConstraint(fields=["distributor", "device"], name="synchealth_one_per_device")]
+
+
+class SyncClock(TenantModel):
+    """The change-feed counter of one tenant (`distributor_key` 0: tenant master data) or one of its distributors.
+
+    Writers take `last_seq + 1` once per transaction (database triggers, mobile.changes) and hold the row lock to
+    commit, so seq order is commit order: every seq up to a committed `last_seq` is committed, and a pull reading
+    `seq > cursor` never skips a slow writer. Changes with `seq <= pruned_below` may have been deleted: a cursor
+    behind that mark is expired (410) and the app pulls everything again."""
+
+    distributor_key = models.BigIntegerField(help_text="the distributor's id; 0 for the tenant-level clock")
+    last_seq = models.BigIntegerField(default=0)
+    pruned_below = models.BigIntegerField(default=0, help_text="changes up to this seq may have been pruned")
+
+    class Meta:
+        ordering = ["distributor_key"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor_key"], name="syncclock_one_per_key")]
+
+
+class SyncChange(TenantModel):
+    """"Object `object_id` of `entity` may have changed" at `seq` of the (tenant, distributor_key) clock.
+
+    Written only by the database triggers (every write path is captured); the pull re-reads the object through
+    the device's visibility and sends it as upserted or deleted. Pruned after SYNC_CHANGE_RETENTION_DAYS."""
+
+    distributor_key = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    entity = models.CharField(max_length=20)
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["distributor_key", "seq", "id"]
+        # The feed reads (tenant, key) in (seq, id) order, so a page can resume inside one huge transaction.
+        indexes = [models.Index(fields=["tenant", "distributor_key", "seq", "id"], name="syncchange_feed")]

@@ -37,9 +37,11 @@ class SimulationError(RuntimeError):
 
 def in_process() -> Transport:
     """Requests through Django's full request stack in this process (middleware, auth, views)."""
+    from django.conf import settings
     from django.test import Client
 
-    client = Client()
+    host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "") and not h.startswith(".")), "localhost")
+    client = Client(HTTP_HOST=host)  # a host the settings allow (the test client's default, testserver, is not)
 
     def send(method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str]) -> Response:
         if method == "GET":

@@ -9,4 +9,5 @@ urlpatterns = [
     path("auth/", include("mobile.urls_auth")),
     path("journey/", include("mobile.urls_journey")),
     path("sync/", include("mobile.urls_sync")),
+    path("sync/", include("mobile.urls_pull")),
 ]

@@ -2,8 +2,8 @@
 
 The distributor's outlets are cut into one sector per (booker, working day) around the warehouse, by angle, so
 that every booker gets compact day-routes; each route visits its outlets in nearest-neighbour order, a plausible
-hand-made order that the admin's "optimise" then visibly improves. Each booker gets a weekly plan (Monday to
-Saturday) from today, and the journeys of the build-ahead window are built, exactly as the beat job would.
+hand-made order that the admin's "optimise" then visibly improves. Each booker gets a weekly plan (every day of
+the week) from today, and the journeys of the build-ahead window are built, exactly as the beat job would.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from .services.journeys import journeys_build_ahead
 from .services.plans import pjp_publish
 from .services.routes import route_create, route_set_stops
 
-WORKING_DAYS = (Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY,
-                Weekday.SATURDAY)
+# Seven-day trade (general trade outlets open every day), so the demo has a journey whatever today is.
+WORKING_DAYS = tuple(Weekday)
 COMPASS = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
 
 
@@ -57,13 +57,12 @@ def seed_routes_and_plans(*, scope: Scope, distributor: Distributor, booker_ids:
     outlets = {pk: (float(lat), float(lng)) for pk, lat, lng in located if lat is not None and lng is not None}
     slots = len(booker_ids) * len(WORKING_DAYS)
     by_angle = sorted(outlets, key=lambda pk: _bearing(warehouse, outlets[pk]))[: slots * visits_per_day]
-    size = math.ceil(len(by_angle) / slots) if by_angle else 0
     plans: dict[int, list[dict[str, Any]]] = {b: [] for b in booker_ids}
     routes = 0
     for k in range(slots):
-        members = by_angle[k * size:(k + 1) * size]
+        members = by_angle[len(by_angle) * k // slots:len(by_angle) * (k + 1) // slots]  # sizes differ by <= 1
         if not members:
-            break
+            continue
         booker_index, day = divmod(k, len(WORKING_DAYS))
         weekday = WORKING_DAYS[day]
         middle = _bearing(warehouse, outlets[members[len(members) // 2]])

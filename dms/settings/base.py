@@ -158,7 +158,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pjp.tasks.journeys_build_ahead_all_task",
         "schedule": crontab(minute=10),
     },
+    # Nightly: change-feed rows older than the retention (mobile pull cursors behind them answer 410).
+    "mobile-prune-sync-changes": {"task": "mobile.tasks.prune_sync_changes", "schedule": crontab(minute=40, hour=3)},
 }
+# How long mobile pull cursors stay valid (change-feed retention); a device may be offline 3 days (DESIGN §9).
+SYNC_CHANGE_RETENTION_DAYS = env.int("SYNC_CHANGE_RETENTION_DAYS", default=7)
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

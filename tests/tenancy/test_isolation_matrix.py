@@ -7,6 +7,7 @@ Routes are enumerated from the URL configuration; a route missing from ROUTES or
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,6 +24,7 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
+from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
 from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
@@ -62,6 +64,13 @@ ROUTES: dict[str, Route] = {
     "scheme-list": Route(),
     "scheme-detail": Route("pk", "scheme"),
     "mobile-profile": Route(device_only=True),
+    "mobile-sign-in": Route(methods=("post",), device_only=True),
+    "mobile-token-refresh": Route(methods=("post",), device_only=True),
+    "mobile-sign-out": Route(methods=("post",), device_only=True),
+    "mobile-journey": Route(device_only=True),
+    "mobile-push": Route(methods=("post",), device_only=True),
+    "mobile-day-close": Route(methods=("post",), device_only=True),
+    "mobile-pull": Route(device_only=True),
     "job-list": Route(),
     "job-detail": Route("job_id", "job"),
     "masters-import": Route(methods=("post",)),
@@ -76,6 +85,13 @@ ROUTES: dict[str, Route] = {
     "proposal-accept": Route("proposal_id", "proposal", methods=("post",)),
     "proposal-discard": Route("proposal_id", "proposal", methods=("post",)),
     "journey-list": Route(query=(("date", "2030-01-07"),)),
+    "order-list": Route(),
+    "order-detail": Route("order_id", "order", methods=("get", "patch")),
+    "order-confirm": Route("order_id", "order", methods=("post",)),
+    "order-cancel": Route("order_id", "order", methods=("post",)),
+    "order-release-hold": Route("order_id", "order", methods=("post",)),
+    "order-bulk-confirm": Route(methods=("post",)),
+    "order-bulk-cancel": Route(methods=("post",)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
@@ -134,6 +150,7 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         objs["job"] = BackgroundJob.objects.create(kind="masters_import", error=f"{marker} job",
                                                    scope_distributor=distributor)
         objs.update(_mark_pjp(distributor, marker, objs["outlet"], booker))
+        objs.update(_mark_orders(distributor, marker, objs["outlet"], sku, booker))
     return objs
 
 
@@ -155,6 +172,22 @@ def _mark_pjp(distributor: Distributor, marker: str, outlet: Any, booker: Any) -
                                           planned_end=start)
     Visit.objects.create(distributor=distributor, journey=journey, outlet=outlet, sequence=1, eta=start, etd=start)
     return {"route": route, "proposal": proposal, "journey": journey}
+
+
+def _mark_orders(distributor: Distributor, marker: str, outlet: Any, sku: Any, booker: Any) -> dict[str, Any]:
+    """A held secondary order on the marked outlet, marked in its note and hold reason, with a line and an event
+    (marked in its reason). Called inside the owner's tenant scope."""
+    ten = Decimal("10.00")
+    order = SecondaryOrder.objects.create(
+        distributor=distributor, uuid=uuid.uuid4(), outlet=outlet, booker=booker, note=f"{marker} order",
+        booked_at=datetime(2030, 1, 7, 5, 0, tzinfo=UTC), currency="PKR", gross=ten, discount=Decimal("0.00"),
+        tax=Decimal("0.00"), total=ten, hold="credit", hold_reason=f"{marker} over the limit", fingerprint="0" * 64)
+    SecondaryOrderLine.objects.create(distributor=distributor, order=order, line_no=1, sku=sku, cases=1, qty_units=12,
+                                      case_price=Decimal("10.0000"), gross=ten, discount=Decimal("0.00"),
+                                      tax_rate=Decimal("0.0000"), tax=Decimal("0.00"), total=ten)
+    OrderEvent.objects.create(distributor=distributor, order=order, action="booked", to_status="booked",
+                              actor_kind="system", actor_label="system", reason=f"{marker} booked")
+    return {"order": order}
 
 
 @pytest.fixture
@@ -250,7 +283,7 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
         "Device": "device", "BackgroundJob": "job", "Route": "route", "OptimisationProposal": "proposal",
-        "DailyJourney": "journey",
+        "DailyJourney": "journey", "SecondaryOrder": "order",
     }.get(model.__name__)
     return victims[key] if key else None
 

@@ -27,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="demo-pass-123", help="the bookers' password (the demo's)")
         parser.add_argument("--base-url", default="", help="a running server (default: in-process requests)")
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--unless-orders", action="store_true",
+                            help="do nothing when the bookers' tenants already have orders (make demo run twice)")
 
     def _bookers(self, tenant_slug: str, limit: int) -> list[tuple[str, str]]:
         """(username, device identifier) of active order-bookers with an active device, by username."""
@@ -43,7 +45,19 @@ class Command(BaseCommand):
                         out.append((m.user.get_username(), device.identifier))
         return out[:limit] if limit else out
 
+    def _has_orders(self, tenant_slug: str) -> bool:
+        from orders.models import SecondaryOrder
+
+        for tenant in Tenant.objects.filter(**({"slug": tenant_slug} if tenant_slug else {})):
+            with tenant_scope(Scope.system(tenant.pk, "simulate_day")):
+                if SecondaryOrder.objects.exists():
+                    return True
+        return False
+
     def handle(self, *args: object, **options: Any) -> None:
+        if options["unless_orders"] and self._has_orders(options["tenant"]):
+            self.stdout.write("Orders are already there; not simulating another day.")
+            return
         bookers = self._bookers(options["tenant"], options["bookers"])
         if not bookers:
             raise CommandError("No order-booker with a registered device found (run `manage.py seed_demo`).")
