@@ -28,6 +28,7 @@ from rest_framework import serializers
 
 from dms.core.api import flatten_errors
 from dms.core.errors import DomainError
+from dms.core.memo import memo_scope
 from dms.tenancy.models import Device
 from dms.tenancy.scope import Scope
 from orders.services import BookedLine, Booking, order_book
@@ -248,7 +249,8 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
     items = sorted(serializer.validated_data["items"], key=lambda i: i["device_seq"])
     seen = dict(SyncItem.objects.filter(device=device, device_seq__in=[i["device_seq"] for i in items])
                 .values_list("device_seq", "object_uuid"))
-    results = [_apply_item(scope, device, item, seen) for item in items]
+    with memo_scope():  # the batch's tenant policy, schemes, taxes, booker and device checks: read once
+        results = [_apply_item(scope, device, item, seen) for item in items]
     today = tenant_policy(scope).today()
     SyncItem.objects.bulk_create([
         SyncItem(tenant_id=device.tenant_id, distributor_id=device.distributor_id, device=device,

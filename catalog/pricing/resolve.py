@@ -1,6 +1,7 @@
 """Fetch the facts an order needs, in a constant number of queries whatever the number of lines.
 
-Queries (at most 8): schemes live on the date and their slabs, SKU rules and brand rules (prefetched),
+Queries (at most 8; inside dms.core.memo.memo_scope the schemes, tax rates and currency only once):
+schemes live on the date and their slabs, SKU rules and brand rules (prefetched),
 the SKUs of the lines and of free-goods slabs, the candidate price-list prices of those SKUs, the tax
 rates of their tax classes, and the tenant's currency. Every read goes through the scoped default
 managers, so the caller must be inside tenant_scope. The database narrows the candidates; the pure
@@ -15,6 +16,7 @@ from datetime import date
 from django.db.models import Prefetch, Q
 
 from catalog.models import Outlet, PriceListItem, Scheme, SchemeBrand, SchemeSku, SchemeSlab, Sku, TaxRate
+from dms.core.memo import memoized
 from dms.tenancy.models import Tenant
 from dms.tenancy.scope import Scope
 
@@ -57,7 +59,8 @@ def _schemes(*, scope: Scope, outlet: Outlet, on_date: date) -> list[SchemeFacts
 
 def load_facts(*, scope: Scope, outlet: Outlet, sku_ids: Collection[int], on_date: date) -> PricingFacts:
     """The SKUs, candidate prices, live schemes and tax rates for pricing `sku_ids` at `outlet` on `on_date`."""
-    schemes = _schemes(scope=scope, outlet=outlet, on_date=on_date)
+    schemes = memoized(("pricing_schemes", scope.tenant_id, scope.distributor_ids, outlet.distributor_id, on_date),
+                       lambda: _schemes(scope=scope, outlet=outlet, on_date=on_date))
     wanted = {i for i in sku_ids if isinstance(i, int) and not isinstance(i, bool)}
     wanted |= {sl.free_sku_id for s in schemes for sl in s.slabs if sl.free_sku_id is not None}
 
@@ -80,10 +83,10 @@ def load_facts(*, scope: Scope, outlet: Outlet, sku_ids: Collection[int], on_dat
             "price_list__distributor_id", "price_list__channel", "price_list__active")
     ]
     tax_classes = {s.tax_class for s in skus.values()}
-    tax_rates = [
-        TaxFacts(**row)
-        for row in TaxRate.objects.filter(_valid_on(on_date), tax_class__in=tax_classes)
-        .order_by("tax_class", "valid_from").values("tax_class", "rate", "valid_from", "valid_to")
-    ] if tax_classes else []
-    currency = Tenant.objects.filter(pk=scope.tenant_id).values_list("currency", flat=True).first() or ""
+    tax_rates = [rate for rate in memoized(("pricing_taxes", scope.tenant_id, on_date), lambda: [
+        TaxFacts(**row) for row in TaxRate.objects.filter(_valid_on(on_date))
+        .order_by("tax_class", "valid_from").values("tax_class", "rate", "valid_from", "valid_to")])
+        if rate.tax_class in tax_classes]
+    currency = memoized(("pricing_currency", scope.tenant_id), lambda: Tenant.objects.filter(
+        pk=scope.tenant_id).values_list("currency", flat=True).first() or "")
     return PricingFacts(skus=skus, prices=prices, schemes=schemes, tax_rates=tax_rates, currency=currency)

@@ -19,6 +19,7 @@ from catalog import selectors as catalog_selectors
 from catalog.models import Outlet
 from catalog.pricing import PricedOrder
 from dms.core.errors import DomainError, NotFound
+from dms.core.memo import memoized
 from dms.tenancy import selectors as tenancy_selectors
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
@@ -219,11 +220,16 @@ def _booking_errors(scope: Scope, booking: Booking, outlet: Outlet, booked_on: d
         add_error(errors, "source", f"Unknown source {booking.source!r}.")
     if booking.delivery_date is not None and booking.delivery_date < booked_on:
         add_error(errors, "delivery_date", f"The delivery date is before the booking date ({booked_on.isoformat()}).")
-    if booking.booker_id is not None and not tenancy_selectors.membership_list(scope=scope).filter(
-            user_id=booking.booker_id, distributor_id=outlet.distributor_id, role=Role.ORDER_BOOKER).exists():
+    booker_id, device_id = booking.booker_id, booking.device_id
+    if booker_id is not None and not memoized(
+            ("order_booker", scope.tenant_id, booker_id, outlet.distributor_id),
+            lambda: tenancy_selectors.membership_list(scope=scope).filter(
+                user_id=booker_id, distributor_id=outlet.distributor_id, role=Role.ORDER_BOOKER).exists()):
         add_error(errors, "booker_id", f"User {booking.booker_id} is not an order-booker of the outlet's distributor.")
-    if booking.device_id is not None and not tenancy_selectors.device_list(scope=scope).filter(
-            pk=booking.device_id, distributor_id=outlet.distributor_id).exists():
+    if device_id is not None and not memoized(
+            ("order_device", scope.tenant_id, device_id, outlet.distributor_id),
+            lambda: tenancy_selectors.device_list(scope=scope).filter(
+                pk=device_id, distributor_id=outlet.distributor_id).exists()):
         add_error(errors, "device_id", f"Unknown device {booking.device_id} for the outlet's distributor.")
     if booking.visit_id is not None:
         try:

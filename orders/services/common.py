@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from catalog.models import Outlet
 from catalog.pricing import LineInput, PricedOrder, price_lines
 from dms.core.errors import DomainError
+from dms.core.memo import memoized
 from dms.core.money import money
 from dms.tenancy.models import TenantSettings
 from dms.tenancy.scope import Actor, Scope
@@ -49,10 +50,13 @@ class OrderPolicy:
 
 
 def order_policy(scope: Scope) -> OrderPolicy:
-    settings = TenantSettings.objects.filter(tenant_id=scope.tenant_id).first()
-    # every tenant gets settings at creation; the model default stands in otherwise
-    check = settings.credit_check if settings is not None else TenantSettings().credit_check
-    return OrderPolicy(tz=selectors.tenant_zone(scope=scope), credit_check=check)
+    def read() -> OrderPolicy:
+        settings = TenantSettings.objects.filter(tenant_id=scope.tenant_id).first()
+        # every tenant gets settings at creation; the model default stands in otherwise
+        check = settings.credit_check if settings is not None else TenantSettings().credit_check
+        return OrderPolicy(tz=selectors.tenant_zone(scope=scope), credit_check=check)
+
+    return memoized(("order_policy", scope.tenant_id), read)
 
 
 def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
