@@ -79,7 +79,9 @@ DEFAULT_RUNS = {"small": ("solomon@1",),
 # instance and OR-Tools was 5.8% or worse at 200 already). BENCH_VRPTW_PEERS overrides.
 LARGE_SET_PEERS = {"homberger400": ("pyvrp",), "homberger1000": ("pyvrp",)}
 # (mean gap bound %, max gap bound %) per (set, limit); margins over the best peer in percentage points.
-GAP_BOUNDS = {("solomon", 1.0): (1.3, 3.0), ("solomon", 5.0): (0.5, 3.0), ("homberger200", 30.0): (1.5, 3.0),
+# The goals: Solomon 5 s mean <= 0.5%, max <= 3%; 1 s mean <= 1.3% (its max is bounded only by the
+# margin over the best peer's); Homberger 30 s mean <= 1.5%.
+GAP_BOUNDS = {("solomon", 1.0): (1.3, 5.0), ("solomon", 5.0): (0.5, 3.0), ("homberger200", 30.0): (1.5, 3.0),
               ("homberger400", 30.0): (1.5, 4.0), ("homberger1000", 30.0): (1.5, 5.0)}
 DEFAULT_BOUNDS = (1.0, 3.0)
 MEAN_MARGIN_PP, MAX_MARGIN_PP = 0.1, 0.5
