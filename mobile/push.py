@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from dms.core.api import flatten_errors
@@ -31,7 +32,7 @@ from dms.core.errors import DomainError
 from dms.core.memo import memo_scope
 from dms.tenancy.models import Device
 from dms.tenancy.scope import Scope
-from orders.services import BookedLine, Booking, order_book
+from orders.services import BookedLine, Booking, order_book, order_book_preload
 from pjp.enums import UnproductiveReason
 from pjp.models import Visit
 from pjp.services.common import tenant_policy
@@ -229,6 +230,25 @@ def _health(device: Device) -> SyncHealth:
     return health
 
 
+def _preload(scope: Scope, items: list[dict[str, Any]]) -> None:
+    """Warm the memo with what the batch's orders will read (a guess from the raw payloads: a malformed one is
+    skipped here and rejected when its item is applied)."""
+    bookings = []
+    for item in items:
+        payload = item["payload"]
+        if item["kind"] != "order" or not isinstance(payload, dict):
+            continue
+        try:
+            booked_at = parse_datetime(str(payload["booked_at"])) or timezone.now()
+            lines = tuple(BookedLine(sku_id=int(line["sku_id"]), cases=1) for line in payload["lines"])
+            bookings.append(Booking(uuid=item["uuid"], outlet_id=int(payload["outlet_id"]), booked_at=booked_at,
+                                    lines=lines))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if bookings:
+        order_book_preload(scope=scope, bookings=bookings)
+
+
 def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutcome:
     """Apply a push (see the module docstring); runs inside the request's transaction."""
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -249,7 +269,8 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
     items = sorted(serializer.validated_data["items"], key=lambda i: i["device_seq"])
     seen = dict(SyncItem.objects.filter(device=device, device_seq__in=[i["device_seq"] for i in items])
                 .values_list("device_seq", "object_uuid"))
-    with memo_scope():  # the batch's tenant policy, schemes, taxes, booker and device checks: read once
+    with memo_scope():  # the batch's policy, outlets, SKUs, prices, schemes, taxes and checks: read once
+        _preload(scope, items)
         results = [_apply_item(scope, device, item, seen) for item in items]
     today = tenant_policy(scope).today()
     SyncItem.objects.bulk_create([

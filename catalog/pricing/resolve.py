@@ -57,6 +57,52 @@ def _schemes(*, scope: Scope, outlet: Outlet, on_date: date) -> list[SchemeFacts
     ]
 
 
+def _sku_facts(scope: Scope, wanted: set[int]) -> dict[int, SkuFacts]:
+    """SKU facts by id; inside a memo scope each SKU is read once (unknown ids are remembered as None)."""
+    known: dict[int, SkuFacts | None] = memoized(("pricing_skus", scope.tenant_id), dict)
+    missing = wanted - known.keys()
+    if missing:
+        rows = Sku.objects.filter(pk__in=missing).order_by("id").values(
+            "id", "code", "brand_id", "units_per_case", "tax_class", "active")
+        found = {row["id"]: SkuFacts(**row) for row in rows}
+        known.update({i: found.get(i) for i in missing})
+    return {i: facts for i in sorted(wanted) if (facts := known[i]) is not None}
+
+
+def _price_facts(scope: Scope, outlet: Outlet, sku_ids: set[int], on_date: date) -> list[PriceFacts]:
+    """Candidate prices of `sku_ids` for the outlet's distributor and channel on the date; inside a memo scope
+    each (distributor, channel, date, SKU) is read once."""
+    key = ("pricing_prices", scope.tenant_id, scope.distributor_ids, outlet.distributor_id, outlet.channel, on_date)
+    loaded: dict[int, list[PriceFacts]] = memoized(key, dict)
+    missing = sku_ids - loaded.keys()
+    if missing:
+        fetched: dict[int, list[PriceFacts]] = {i: [] for i in missing}
+        for row in PriceListItem.objects.filter(
+            _valid_on(on_date, "price_list__"), _for_distributor(outlet.distributor_id, "price_list__"),
+            Q(price_list__channel="") | Q(price_list__channel=outlet.channel),
+            sku_id__in=missing, price_list__active=True,
+        ).order_by("price_list_id", "sku_id").values(
+            "price_list_id", "sku_id", "case_price", "price_list__valid_from", "price_list__valid_to",
+            "price_list__distributor_id", "price_list__channel", "price_list__active"):
+            fetched[row["sku_id"]].append(PriceFacts(
+                price_list_id=row["price_list_id"], sku_id=row["sku_id"], case_price=row["case_price"],
+                valid_from=row["price_list__valid_from"], valid_to=row["price_list__valid_to"],
+                distributor_id=row["price_list__distributor_id"], channel=row["price_list__channel"],
+                active=row["price_list__active"]))
+        loaded.update(fetched)
+    return sorted((p for i in sku_ids for p in loaded[i]), key=lambda p: (p.price_list_id, p.sku_id))
+
+
+def preload(*, scope: Scope, outlets: Collection[Outlet], sku_ids: Collection[int], on_date: date) -> None:
+    """Inside a memo scope: read the SKUs and candidate prices a batch of orders will need at once (a query each
+    per distributor and channel), so pricing each order reads nothing more. Outside one: does nothing useful."""
+    wanted = {i for i in sku_ids if isinstance(i, int) and not isinstance(i, bool)}
+    skus = set(_sku_facts(scope, wanted))
+    for distributor_id, channel in sorted({(o.distributor_id, o.channel) for o in outlets}):
+        outlet = next(o for o in outlets if (o.distributor_id, o.channel) == (distributor_id, channel))
+        _price_facts(scope, outlet, skus, on_date)
+
+
 def load_facts(*, scope: Scope, outlet: Outlet, sku_ids: Collection[int], on_date: date) -> PricingFacts:
     """The SKUs, candidate prices, live schemes and tax rates for pricing `sku_ids` at `outlet` on `on_date`."""
     schemes = memoized(("pricing_schemes", scope.tenant_id, scope.distributor_ids, outlet.distributor_id, on_date),
@@ -64,24 +110,8 @@ def load_facts(*, scope: Scope, outlet: Outlet, sku_ids: Collection[int], on_dat
     wanted = {i for i in sku_ids if isinstance(i, int) and not isinstance(i, bool)}
     wanted |= {sl.free_sku_id for s in schemes for sl in s.slabs if sl.free_sku_id is not None}
 
-    skus = {
-        row["id"]: SkuFacts(**row)
-        for row in Sku.objects.filter(pk__in=wanted).order_by("id").values(
-            "id", "code", "brand_id", "units_per_case", "tax_class", "active")
-    }
-    prices = [
-        PriceFacts(price_list_id=row["price_list_id"], sku_id=row["sku_id"], case_price=row["case_price"],
-                   valid_from=row["price_list__valid_from"], valid_to=row["price_list__valid_to"],
-                   distributor_id=row["price_list__distributor_id"], channel=row["price_list__channel"],
-                   active=row["price_list__active"])
-        for row in PriceListItem.objects.filter(
-            _valid_on(on_date, "price_list__"), _for_distributor(outlet.distributor_id, "price_list__"),
-            Q(price_list__channel="") | Q(price_list__channel=outlet.channel),
-            sku_id__in=skus.keys(), price_list__active=True,
-        ).order_by("price_list_id", "sku_id").values(
-            "price_list_id", "sku_id", "case_price", "price_list__valid_from", "price_list__valid_to",
-            "price_list__distributor_id", "price_list__channel", "price_list__active")
-    ]
+    skus = _sku_facts(scope, wanted)
+    prices = _price_facts(scope, outlet, set(skus), on_date)
     tax_classes = {s.tax_class for s in skus.values()}
     tax_rates = [rate for rate in memoized(("pricing_taxes", scope.tenant_id, on_date), lambda: [
         TaxFacts(**row) for row in TaxRate.objects.filter(_valid_on(on_date))

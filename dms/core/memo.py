@@ -36,3 +36,10 @@ def memoized(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in store:
         store[key] = compute()
     return store[key]  # type: ignore[no-any-return]
+
+
+def remember(key: Hashable, value: Any) -> None:
+    """Store a value read in bulk (a batch's preload) for later `memoized(key, ...)` calls; no-op outside a scope."""
+    store = _store.get()
+    if store is not None:
+        store[key] = value

@@ -1,6 +1,15 @@
 """Every write of the orders app. One module per area; import from here."""
 
-from .booking import APPLIED, CONFLICT, DUPLICATE, Booking, BookResult, booking_fingerprint, order_book
+from .booking import (
+    APPLIED,
+    CONFLICT,
+    DUPLICATE,
+    Booking,
+    BookResult,
+    booking_fingerprint,
+    order_book,
+    order_book_preload,
+)
 from .common import MAX_LINES, BookedLine
 from .staff import (
     KEEP,
@@ -15,7 +24,25 @@ from .staff import (
     order_release_hold_many,
 )
 
-__all__ = ["APPLIED", "CONFLICT", "DUPLICATE", "KEEP", "MAX_BULK", "MAX_LINES", "BookResult", "BookedLine", "Booking",
-           "BulkResult", "booking_fingerprint", "order_book", "order_cancel", "order_cancel_many", "order_confirm",
-           "order_confirm_many", "order_edit", "order_release_hold",
-           "order_release_hold_many"]
+__all__ = [
+    "APPLIED",
+    "CONFLICT",
+    "DUPLICATE",
+    "KEEP",
+    "MAX_BULK",
+    "MAX_LINES",
+    "BookResult",
+    "BookedLine",
+    "Booking",
+    "BulkResult",
+    "booking_fingerprint",
+    "order_book",
+    "order_book_preload",
+    "order_cancel",
+    "order_cancel_many",
+    "order_confirm",
+    "order_confirm_many",
+    "order_edit",
+    "order_release_hold",
+    "order_release_hold_many",
+]

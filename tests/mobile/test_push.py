@@ -229,3 +229,35 @@ def test_day_close_reports_gaps_and_count_mismatches(cast_a, day, app):
     push(app, [order_item(day, 2, 3)])
     clean = app.post(reverse("mobile-day-close"), body, format="json").json()
     assert clean["status"] == "ok" and clean["missing_seqs"] == [] and clean["mismatches"] == []
+
+
+def test_queries_per_order_do_not_grow_with_lines_or_with_the_batch(cast_a, day, app):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import PriceListItem
+    from tests.factories.catalog import make_sku
+
+    # given: six more priced SKUs
+    with in_a(cast_a):
+        price_list = PriceListItem.objects.filter(sku=day.skus[0]).get().price_list
+        skus = [make_sku(cast_a.tenant.pk) for _ in range(6)]
+        PriceListItem.objects.bulk_create([PriceListItem(tenant_id=cast_a.tenant.pk, price_list=price_list, sku=s,
+                                                         case_price=Decimal("100.00")) for s in skus])
+    seq = iter(range(1, 1000))
+
+    def queries(orders: int, lines: int) -> int:
+        items = [order_item(day, n % 3, next(seq), lines=[{"sku_id": s.pk, "cases": 1} for s in skus[:lines]])
+                 for n in range(orders)]
+        with CaptureQueriesContext(connection) as captured:
+            response = push(app, items)
+        assert [r["status"] for r in response.json()["results"]] == ["applied"] * orders
+        return len(captured)
+
+    queries(1, 1)  # the device's first push also creates its sync-health row
+    # when
+    one_line, six_lines = queries(4, 1), queries(4, 6)
+    two, four, six = queries(2, 3), queries(4, 3), queries(6, 3)
+    # then: the number of lines changes nothing; each order adds the same number of queries
+    assert one_line == six_lines
+    assert six - four == four - two > 0
