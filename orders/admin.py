@@ -17,16 +17,22 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from dms.core.errors import DomainError
-from dms.tenancy.admin_base import ALL_ADMIN_VIEWERS, DISTRIBUTOR_EDITORS, DistributorOwnedAdmin, request_role
+from dms.tenancy.admin_base import (
+    ALL_ADMIN_VIEWERS,
+    DISTRIBUTOR_EDITORS,
+    DistributorOwnedAdmin,
+    ServiceRefused,
+    VersionedChangeForm,
+    request_role,
+)
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
 from dms.tenancy.selectors import membership_list
@@ -58,14 +64,6 @@ def _editable(request: HttpRequest, obj: SecondaryOrder | None) -> bool:
 
 def _label(order: SecondaryOrder) -> str:
     return f"Order {str(order.uuid)[:8]} ({order.outlet.code})"
-
-
-class _Refused(Exception):
-    """order_edit refused the save: raised out of the change view's transaction so that it rolls back."""
-
-    def __init__(self, error: DomainError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 def _problems(error: DomainError) -> list[tuple[str, str]]:
@@ -190,7 +188,7 @@ class OrderLineInline(RoleInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        refused: _Refused | None = getattr(request, REFUSED, None)
+        refused: ServiceRefused | None = getattr(request, REFUSED, None)
         if refused is not None:
             formset = type(formset.__name__, (formset,), {"refused": refused.error})
         return formset
@@ -239,7 +237,9 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(SecondaryOrder)
-class SecondaryOrderAdmin(DistributorOwnedAdmin):
+class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
+    stale_code = OrderError.STALE_VERSION
+    refused_attr = REFUSED
     form = OrderForm
     list_display = ["order", "booked", "outlet", "booker", "status", "total", "hold", "price_flag", "version"]
     list_filter = ["status", "hold", "price_flag", ("booked_at", admin.DateFieldListFilter),  # type: ignore[list-item]
@@ -288,37 +288,14 @@ class SecondaryOrderAdmin(DistributorOwnedAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        refused: _Refused | None = getattr(request, REFUSED, None)
+        refused: ServiceRefused | None = getattr(request, REFUSED, None)
         if refused is not None:
             form = type(form.__name__, (form,), {"refused": refused.error})
         return form
 
-    # --- the change view: one order_edit call with the version the page was loaded with ---------------------------
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict[str, Any] | None = None) -> Any:
-        if request.method == "POST" and object_id is not None:
-            order = self.get_object(request, unquote(object_id))
-            stale = order is not None and self._stale(request, order)
-            if stale:
-                self.message_user(request, stale, messages.ERROR)
-                return HttpResponseRedirect(request.path)
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _Refused as refused:
-            # The view's transaction (a savepoint) has rolled back: nothing of this save was kept.
-            if refused.error.code == OrderError.STALE_VERSION:
-                self.message_user(request, f"{refused.error.message} Nothing was saved.", messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            setattr(request, REFUSED, refused)
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def _stale(self, request: HttpRequest, order: SecondaryOrder) -> str:
-        """Checked before the formsets are bound: an edited order has new line rows, and the old page's row ids
-        would otherwise fail as "not a valid choice". order_edit checks again under its lock."""
-        loaded = request.POST.get("loaded_version", "")
-        if not self.has_change_permission(request, order) or not loaded.isdigit() or int(loaded) == order.version:
-            return ""
-        return (f"{_label(order)} changed since you opened it (version {loaded}, now {order.version}): nothing was "
+    # --- the change view: one order_edit call with the version the page was loaded with (VersionedChangeForm)
+    def stale_message(self, obj: Any, loaded: str) -> str:
+        return (f"{_label(obj)} changed since you opened it (version {loaded}, now {obj.version}): nothing was "
                 "saved. The page shows the current order; make your change again.")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -346,7 +323,7 @@ class SecondaryOrderAdmin(DistributorOwnedAdmin):
                 raise Http404(exc.message) from exc
             if exc.status_code == 403:
                 raise PermissionDenied(exc.message) from exc
-            raise _Refused(exc) from exc
+            raise ServiceRefused(exc) from exc
         if edited.version != order.version:
             self.message_user(request, f"{_label(edited)} saved and priced: total {edited.total} {edited.currency}, "
                               f"version {edited.version}.", messages.SUCCESS)

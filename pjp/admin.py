@@ -25,7 +25,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from dms.core.errors import DomainError
-from dms.tenancy.admin_base import ALL_ADMIN_VIEWERS, DISTRIBUTOR_EDITORS, DistributorOwnedAdmin, request_role
+from dms.tenancy.admin_base import (
+    ALL_ADMIN_VIEWERS,
+    DISTRIBUTOR_EDITORS,
+    DistributorOwnedAdmin,
+    ServiceRefused,
+    VersionedChangeForm,
+    request_role,
+)
 from dms.tenancy.enums import Role
 from dms.tenancy.jobs import job_progress
 from dms.tenancy.models import BackgroundJob
@@ -82,15 +89,6 @@ def _domain_to_http(exc: DomainError) -> None:
         raise Http404(exc.message) from exc
     if exc.status_code == 403:
         raise PermissionDenied(exc.message) from exc
-
-
-class _Refused(Exception):
-    """A service refused the save: raised out of the change view's transaction so that it rolls back."""
-
-    def __init__(self, error: DomainError, part: str) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.part = part  # "route" (the route's own fields) or "stops"
 
 
 # --- list filters (bookers are users, a global table: listed through the scope's memberships) -----------
@@ -225,7 +223,7 @@ class RouteStopInline(RoleInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        refused: _Refused | None = getattr(request, REFUSED, None)
+        refused: ServiceRefused | None = getattr(request, REFUSED, None)
         if refused is not None and refused.part == "stops":
             formset = type(formset.__name__, (formset,), {"refused": refused.error})
         return formset
@@ -274,7 +272,9 @@ class RouteForm(forms.ModelForm):
 
 
 @admin.register(Route)
-class RouteAdmin(DistributorOwnedAdmin):
+class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
+    stale_code = PjpError.STALE_VERSION
+    refused_attr = REFUSED
     form = RouteForm
     list_display = ["code", "name", "stop_count", "active"]
     list_filter = ["active"]
@@ -311,37 +311,15 @@ class RouteAdmin(DistributorOwnedAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        refused: _Refused | None = getattr(request, REFUSED, None)
+        refused: ServiceRefused | None = getattr(request, REFUSED, None)
         if refused is not None and refused.part == "route":
             form = type(form.__name__, (form,), {"refused": refused.error})
         return form
 
-    # The change view: the stop order is saved by route_set_stops with the version the page was loaded with.
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict[str, Any] | None = None) -> Any:
-        if request.method == "POST" and object_id is not None:
-            route = self.get_object(request, unquote(object_id))
-            stale = route is not None and self._stale(request, route)
-            if stale:
-                self.message_user(request, stale, messages.ERROR)
-                return HttpResponseRedirect(request.path)
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _Refused as refused:
-            # The view's transaction (a savepoint) has rolled back: nothing of this save was kept.
-            if refused.error.code == PjpError.STALE_VERSION:
-                self.message_user(request, f"{refused.error.message} Nothing was saved.", messages.ERROR)
-                return HttpResponseRedirect(request.path)
-            setattr(request, REFUSED, refused)
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def _stale(self, request: HttpRequest, route: Route) -> str:
-        """Checked before the formsets are bound: a reordered route has new stop rows, and the old page's
-        row ids would otherwise fail as "not a valid choice". route_set_stops checks again under its lock."""
-        loaded = request.POST.get("loaded_version", "")
-        if not self.has_change_permission(request, route) or not loaded.isdigit() or int(loaded) == route.version:
-            return ""
-        return (f"Route {route.code} changed since you opened it (version {loaded}, now {route.version}): nothing "
+    # The change view: the stop order is saved by route_set_stops with the version the page was loaded with
+    # (VersionedChangeForm).
+    def stale_message(self, obj: Any, loaded: str) -> str:
+        return (f"Route {obj.code} changed since you opened it (version {loaded}, now {obj.version}): nothing "
                 "was saved. The page shows the current stops; make your change again.")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -360,7 +338,7 @@ class RouteAdmin(DistributorOwnedAdmin):
                 obj._state.adding, obj._state.db = False, created._state.db
         except DomainError as exc:
             _domain_to_http(exc)
-            raise _Refused(exc, "route") from exc
+            raise ServiceRefused(exc, "route") from exc
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         form.save_m2m()
@@ -383,7 +361,7 @@ class RouteAdmin(DistributorOwnedAdmin):
                 weeks={row["outlet"].pk: row.get("weeks") or [] for row in rows})
         except DomainError as exc:
             _domain_to_http(exc)
-            raise _Refused(exc, "stops") from exc
+            raise ServiceRefused(exc, "stops") from exc
         if route.version != expected:
             self.message_user(request, f"Stop order saved: {len(outlet_ids)} stops, version {route.version}.",
                               messages.SUCCESS)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.contrib import admin
-from django.http import Http404, HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+
+from dms.core.errors import DomainError
 
 from .enums import Role
 
@@ -85,3 +88,53 @@ class OptionalDistributorAdmin(TenantAdmin):
         qs = super().get_queryset(request)
         scope = getattr(request, "scope", None)
         return scope.filter_optional_distributor(qs) if scope is not None else qs.none()
+
+
+class ServiceRefused(Exception):
+    """A service refused an admin save: raised out of the change view's transaction so that it rolls back, then
+    shown on the re-rendered form. `part` says which part of the page it concerns (an admin's own labels)."""
+
+    def __init__(self, error: DomainError, part: str = "") -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.part = part
+
+
+class VersionedChangeForm:
+    """Mixin for change pages saved by one service call with the version the page was loaded with (a hidden
+    `loaded_version` field). A POST from a page older than the object is refused before the formsets are bound
+    (the object's child rows were replaced, so the old page's row ids would fail as "not a valid choice"), and
+    a ServiceRefused raised by the save re-renders the form with the refusal (`refused_attr` on the request);
+    a stale version found by the service under its lock redirects with a message. Nothing is saved either way.
+    """
+
+    stale_code: ClassVar[str]  # the DomainError code of a stale version
+    refused_attr: ClassVar[str]  # request attribute carrying the ServiceRefused to the re-rendered form
+
+    def stale_message(self, obj: Any, loaded: str) -> str:
+        raise NotImplementedError
+
+    def _stale(self, request: HttpRequest, obj: Any) -> str:
+        loaded = request.POST.get("loaded_version", "")
+        if not self.has_change_permission(request, obj) or not loaded.isdigit() or int(loaded) == obj.version:  # type: ignore[attr-defined]
+            return ""
+        return self.stale_message(obj, loaded)
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> Any:
+        if request.method == "POST" and object_id is not None:
+            obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            stale = obj is not None and self._stale(request, obj)
+            if stale:
+                self.message_user(request, stale, messages.ERROR)  # type: ignore[attr-defined]
+                return HttpResponseRedirect(request.path)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except ServiceRefused as refused:
+            # The view's transaction (a savepoint) has rolled back: nothing of this save was kept.
+            if refused.error.code == self.stale_code:
+                self.message_user(request, f"{refused.error.message} Nothing was saved.",  # type: ignore[attr-defined]
+                                  messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            setattr(request, self.refused_attr, refused)
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
