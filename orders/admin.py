@@ -286,13 +286,6 @@ class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
             ("Booked on", {"fields": ["device", "visit"], "classes": ["collapse"]}),
         ]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        refused: ServiceRefused | None = getattr(request, REFUSED, None)
-        if refused is not None:
-            form = type(form.__name__, (form,), {"refused": refused.error})
-        return form
-
     # --- the change view: one order_edit call with the version the page was loaded with (VersionedChangeForm)
     def stale_message(self, obj: Any, loaded: str) -> str:
         return (f"{_label(obj)} changed since you opened it (version {loaded}, now {obj.version}): nothing was "

@@ -275,6 +275,7 @@ class RouteForm(forms.ModelForm):
 class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
     stale_code = PjpError.STALE_VERSION
     refused_attr = REFUSED
+    form_part = "route"
     form = RouteForm
     list_display = ["code", "name", "stop_count", "active"]
     list_filter = ["active"]
@@ -308,13 +309,6 @@ class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The distributor of a route is fixed once it exists (route_update does not move routes).
         return ["version", "distributor"] if obj is not None else ["version"]
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        refused: ServiceRefused | None = getattr(request, REFUSED, None)
-        if refused is not None and refused.part == "route":
-            form = type(form.__name__, (form,), {"refused": refused.error})
-        return form
 
     # The change view: the stop order is saved by route_set_stops with the version the page was loaded with
     # (VersionedChangeForm).

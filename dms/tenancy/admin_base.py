@@ -110,6 +110,14 @@ class VersionedChangeForm:
 
     stale_code: ClassVar[str]  # the DomainError code of a stale version
     refused_attr: ClassVar[str]  # request attribute carrying the ServiceRefused to the re-rendered form
+    form_part: ClassVar[str] = ""  # the ServiceRefused.part shown on the main form (others go to inlines)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        refused: ServiceRefused | None = getattr(request, self.refused_attr, None)
+        if refused is not None and refused.part == self.form_part:
+            form = type(form.__name__, (form,), {"refused": refused.error})
+        return form
 
     def stale_message(self, obj: Any, loaded: str) -> str:
         raise NotImplementedError
