@@ -261,3 +261,27 @@ def test_queries_per_order_do_not_grow_with_lines_or_with_the_batch(cast_a, day,
     # then: the number of lines changes nothing; each order adds the same number of queries
     assert one_line == six_lines
     assert six - four == four - two > 0
+
+
+def test_another_booker_or_a_sibling_distributors_device_cannot_report_on_this_day(cast_a, day, api_as):
+    from dms.tenancy.services import device_access_token
+    from tests.factories.mobile import make_booker, make_device
+
+    # given: a second booker of the same distributor, and a booker of the sibling distributor A2
+    a1, a2 = cast_a.distributors
+    colleague = api_as(device_access_token(device=make_device(a1, make_booker(a1, "a1-colleague"), "colleague")),
+                       kind="device")
+    sibling = api_as(device_access_token(device=make_device(a2, make_booker(a2, "a2-booker"), "sibling")),
+                     kind="device")
+    # when: each reports the first booker's visit and books on its outlet
+    by_colleague = push(colleague, [visit_item(day, 0, 1), order_item(day, 0, 2)])
+    by_sibling = push(sibling, [visit_item(day, 1, 1), order_item(day, 1, 2)])
+    # then: the colleague may not touch another booker's visit (its order on a shared outlet of its own
+    # distributor is fine); the sibling distributor's device sees neither the visit nor the outlet
+    assert [r["status"] for r in by_colleague.json()["results"]] == ["rejected", "applied"]
+    assert "payload.visit_id" in by_colleague.json()["results"][0]["errors"]
+    assert [r["status"] for r in by_sibling.json()["results"]] == ["rejected", "rejected"]
+    assert "Shop 1" not in by_sibling.content.decode()
+    with in_a(cast_a):
+        assert {v.status for v in Visit.objects.filter(journey=day.journey)} == {VisitStatus.PLANNED}
+        assert SecondaryOrder.objects.get().distributor_id == a1.pk
