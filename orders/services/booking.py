@@ -124,7 +124,8 @@ def order_book(*, scope: Scope, booking: Booking) -> BookResult:
     """
     fingerprint = booking_fingerprint(booking)
     outlet = _outlet(scope, booking.outlet_id)
-    existing = selectors.order_by_uuid(scope=scope, distributor_id=outlet.distributor_id, uuid=booking.uuid)
+    existing = memoized(_uuid_key(scope, outlet.distributor_id, booking.uuid), lambda: selectors.order_by_uuid(
+        scope=scope, distributor_id=outlet.distributor_id, uuid=booking.uuid))
     if existing is not None and existing.fingerprint == fingerprint:
         return _duplicate(existing)
 
@@ -176,6 +177,10 @@ def order_book(*, scope: Scope, booking: Booking) -> BookResult:
     return BookResult(order, APPLIED)
 
 
+def _uuid_key(scope: Scope, distributor_id: int, uuid: UUID) -> tuple[Any, ...]:
+    return ("order_uuid", scope.tenant_id, scope.distributor_ids, distributor_id, uuid)
+
+
 def _outlet_key(scope: Scope, outlet_id: int) -> tuple[Any, ...]:
     return ("order_outlet", scope.tenant_id, scope.distributor_ids, outlet_id)
 
@@ -187,6 +192,13 @@ def order_book_preload(*, scope: Scope, bookings: Sequence[Booking]) -> None:
     outlets = list(catalog_selectors.outlet_list(scope=scope).filter(pk__in=ids))
     for outlet in outlets:
         remember(_outlet_key(scope, outlet.pk), outlet)
+    # the duplicate fast path: which of these uuids are already held (re-checked under the locks)
+    distributors = {o.distributor_id for o in outlets}
+    held = {(o.distributor_id, o.uuid): o for o in scope.filter(SecondaryOrder.objects.filter(
+        distributor_id__in=distributors, uuid__in={b.uuid for b in bookings}))}
+    for b in bookings:
+        for distributor_id in distributors:
+            remember(_uuid_key(scope, distributor_id, b.uuid), held.get((distributor_id, b.uuid)))
     policy = order_policy(scope)
     now = timezone.now()
     by_date: dict[date, set[int]] = {}
