@@ -2,7 +2,7 @@
 and the forms of the build and publish pages.
 
 Reads only, always through the request's scope (the selectors, or `scope.filter`); every write is a service
-called from pjp/admin.py. Memberships are a global table: booker lists filter by tenant and distributor
+called from pjp/admin/. Memberships are a global table: booker lists filter by tenant and distributor
 explicitly (dms.tenancy.selectors.membership_list).
 """
 

@@ -240,14 +240,14 @@ def test_a_form_loaded_before_a_concurrent_change_is_refused_and_changes_nothing
 def test_a_change_racing_the_save_is_refused_by_the_service_and_rolls_the_whole_save_back(
         cast_a, route, line, monkeypatch):
     # given: another writer bumps the version between the form's check and the service's lock
-    import pjp.admin
+    import pjp.admin.routes
     from pjp.services import route_set_stops
 
     def racing(**kwargs: Any) -> Any:
         route_set_stops(scope=kwargs["scope"], route_id=kwargs["route_id"], outlet_ids=[o.pk for o in line])
         return route_set_stops(**kwargs)
 
-    monkeypatch.setattr(pjp.admin, "route_set_stops", racing)
+    monkeypatch.setattr(pjp.admin.routes, "route_set_stops", racing)
     before, version = stop_codes(route), route_version(route)
     # when
     response = client_for(cast_a, Role.DISTRIBUTOR_STAFF).post(

@@ -1,147 +1,44 @@
-"""The pjp admin: routes with their stop order and map, optimisation proposals, plans and their calendar,
-and read-only journeys, visits and notifications.
-
-Every write goes through a service under request.scope (route_create/route_update/route_set_stops,
-pjp_publish, the optimisation jobs); querysets come from the scoped managers, so another tenant's or
-distributor's object is a 404. Roles follow dms.tenancy.admin_base: analysts read, distributor editors
-edit, nobody deletes plans or journeys.
-"""
+"""The route admin: stop order, offline map, optimisation and build pages, proposals."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, ClassVar, cast
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html, format_html_join
 
 from dms.core.errors import DomainError
 from dms.tenancy.admin_base import (
-    ALL_ADMIN_VIEWERS,
     DISTRIBUTOR_EDITORS,
     DistributorOwnedAdmin,
     ServiceRefused,
     VersionedChangeForm,
-    request_role,
 )
-from dms.tenancy.enums import Role
 from dms.tenancy.jobs import job_progress
 from dms.tenancy.models import BackgroundJob
-from dms.tenancy.scope import Scope
 from dms.tenancy.selectors import job_list
 
-from .admin_views import (
+from ..admin_views import (
     PjpPublishForm,
     RouteBuildForm,
-    booker_calendar,
-    booker_choices,
-    booker_memberships,
-    duration,
-    km,
-    local_time,
     proposal_view,
-    publish_initial,
     route_page,
     slot_field,
 )
-from .enums import ProposalKind, ProposalStatus, Weekday
-from .errors import PjpError
-from .models import DailyJourney, JourneyNotification, OptimisationProposal, Pjp, PjpSlot, Route, RouteStop, Visit
-from .services import pjp_publish, route_create, route_set_stops, route_update
-from .services.common import tenant_policy
-from .services.routes import ROUTE_FIELDS
-
-READ_ONLY: frozenset[Role] = frozenset()
-REFUSED = "_pjp_refused"  # request attribute: a service's refusal, shown on the re-rendered change form
-STOP_FIELD = re.compile(r"^(outlet_ids)\[(\d+)\]$|^(service_minutes|weeks)\[(\d+)\]$")
-UNSEQUENCED = 10**9  # a new stop row left without a position goes last
-
-
-def _scope(request: HttpRequest) -> Scope:
-    return request.scope  # type: ignore[attr-defined,no-any-return]
-
-
-def _tz(obj: Any) -> ZoneInfo:
-    """The tenant's zone, annotated on the row by the admin's queryset (tenant_time_zone)."""
-    return ZoneInfo(getattr(obj, "tenant_time_zone", None) or "UTC")
-
-
-def _with_tz(qs: QuerySet[Any]) -> QuerySet[Any]:
-    return qs.annotate(tenant_time_zone=F("tenant__time_zone"))
-
-
-def _may_edit(request: HttpRequest) -> bool:
-    return request_role(request) in DISTRIBUTOR_EDITORS
-
-
-def _domain_to_http(exc: DomainError) -> None:
-    """A missing (or other tenant's) object is a 404 and a refused role a 403, as everywhere else."""
-    if exc.status_code == 404:
-        raise Http404(exc.message) from exc
-    if exc.status_code == 403:
-        raise PermissionDenied(exc.message) from exc
-
-
-# --- list filters (bookers are users, a global table: listed through the scope's memberships) -----------
-
-class BookerFilter(admin.SimpleListFilter):
-    title = "order-booker"
-    parameter_name = "booker"
-    field = "booker_id"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
-        return [(m.user_id, f"{m.user.get_username()} ({m.distributor.code})")  # type: ignore[union-attr]
-                for m in booker_memberships(scope=_scope(request))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(**{self.field: value}) if value and value.isdigit() else queryset
-
-
-class JourneyBookerFilter(BookerFilter):
-    field = "journey__booker_id"
-
-
-class PlanStatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("current", "Current"), ("future", "Future"), ("past", "Past")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(plan_status=value) if value in {"current", "future", "past"} else queryset
-
-
-# --- inlines ------------------------------------------------------------------------------------------
-
-class RoleInline(admin.TabularInline):
-    """Inline permissions follow the membership role, like TenantAdmin (not Django's per-model ones)."""
-
-    view_roles: ClassVar[frozenset[Role]] = ALL_ADMIN_VIEWERS
-    edit_roles: ClassVar[frozenset[Role]] = READ_ONLY
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.view_roles
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles
+from ..enums import ProposalKind, ProposalStatus
+from ..errors import PjpError
+from ..models import Route, RouteStop
+from ..services import route_create, route_set_stops, route_update
+from ..services.routes import ROUTE_FIELDS
+from .common import REFUSED, STOP_FIELD, UNSEQUENCED, RoleInline, _domain_to_http, _may_edit, _scope
 
 
 class RouteStopForm(forms.ModelForm):
@@ -400,7 +297,7 @@ class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
         if not _may_edit(request):
             raise PermissionDenied
         route = self._route(request, route_id)
-        from .optimisation import route_optimise_start  # the optimisers load OR-Tools: only when used
+        from ..optimisation import route_optimise_start  # the optimisers load OR-Tools: only when used
 
         try:
             job = route_optimise_start(scope=_scope(request), route_id=route.pk)
@@ -421,7 +318,7 @@ class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
         """A form: distributor, bookers, cycle; POST starts building routes and plans in the background."""
         if not _may_edit(request):
             raise PermissionDenied
-        from .optimisation import routes_build_start
+        from ..optimisation import routes_build_start
         scope = _scope(request)
         form = RouteBuildForm(request.POST or None, scope=scope)
         if request.method == "POST" and form.is_valid():
@@ -446,7 +343,7 @@ class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
 
     def _job(self, request: HttpRequest, job_id: int, *, route_id: int | None) -> BackgroundJob:
         """The scope's optimisation job: a sequencing job of this route, or (route_id None) a build job."""
-        from .optimisation import ROUTE_SEQUENCE_KIND, ROUTES_BUILD_KIND
+        from ..optimisation import ROUTE_SEQUENCE_KIND, ROUTES_BUILD_KIND
 
         kind = ROUTE_SEQUENCE_KIND if route_id is not None else ROUTES_BUILD_KIND
         job = job_list(scope=_scope(request)).filter(pk=job_id, kind=kind).first()
@@ -458,7 +355,7 @@ class RouteAdmin(VersionedChangeForm, DistributorOwnedAdmin):
                   route: Route | None) -> HttpResponse:
         """Progress while queued or running (the page refreshes itself), then the proposal with Accept and
         Discard. POST decides: proposal_accept / proposal_discard, back to the route with a message."""
-        from .optimisation import proposal_accept, proposal_discard, proposal_for_job
+        from ..optimisation import proposal_accept, proposal_discard, proposal_for_job
 
         scope = _scope(request)
         proposal = (proposal_for_job(scope=scope, job_id=job.pk)
@@ -523,275 +420,3 @@ def slot_target(form: forms.Form, name: str) -> str | None:
             week, day, _route = slots[index]
             return slot_field(week, day)
     return None
-
-
-# --- plans --------------------------------------------------------------------------------------------
-
-class PjpSlotInline(RoleInline):
-    model = PjpSlot
-    extra = 0
-    fields = ["week", "weekday", "route"]
-    readonly_fields = ["week", "weekday", "route"]
-    ordering = ["week", "weekday"]
-    verbose_name_plural = "slots (cycle week x weekday -> route)"
-
-
-@admin.register(Pjp)
-class PjpAdmin(DistributorOwnedAdmin):
-    """Read-only: a plan changes by publishing a new version (the publish page calls pjp_publish), so its
-    history stays readable."""
-
-    edit_roles = READ_ONLY
-    list_display = ["booker", "cycle_weeks", "cycle_anchor", "effective_from", "effective_to", "status",
-                    "slot_count", "calendar"]
-    list_filter = [PlanStatusFilter, BookerFilter, "cycle_weeks"]
-    search_fields = ["booker__username", "note"]
-    fields = ["booker", "cycle_weeks", "cycle_anchor", "effective_from", "effective_to", "replaces", "note",
-              "status"]
-    readonly_fields = ["status"]
-    inlines = [PjpSlotInline]
-    change_list_template = "admin/pjp/pjp/change_list.html"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        today = tenant_policy(_scope(request)).today()
-        return super().get_queryset(request).select_related("booker").annotate(
-            slots_n=Count("slots"),
-            plan_status=Case(When(effective_from__gt=today, then=Value("future")),
-                             When(Q(effective_to__isnull=False) & Q(effective_to__lt=today), then=Value("past")),
-                             default=Value("current")))
-
-    @admin.display(description="status", ordering="plan_status")
-    def status(self, obj: Any) -> str:
-        return str(getattr(obj, "plan_status", ""))
-
-    @admin.display(description="slots", ordering="slots_n")
-    def slot_count(self, obj: Any) -> int:
-        return int(getattr(obj, "slots_n", 0))
-
-    @admin.display(description="calendar")
-    def calendar(self, obj: Any) -> str:
-        url = reverse("admin:pjp_pjp_calendar")
-        return format_html('<a href="{}?booker={}">Calendar</a>', url, obj.booker_id)
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        extra_context = {**(extra_context or {}), "may_publish": _may_edit(request)}
-        return super().changelist_view(request, extra_context)
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> Any:
-        extra_context = {**(extra_context or {}), "may_publish": _may_edit(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self) -> list[URLPattern]:
-        wrap = self.admin_site.admin_view
-        return [
-            path("calendar/", wrap(self.calendar_view), name="pjp_pjp_calendar"),
-            path("publish/", wrap(self.publish_view), name="pjp_pjp_publish"),
-            *super().get_urls(),
-        ]
-
-    def calendar_view(self, request: HttpRequest) -> HttpResponse:
-        """A booker's plan as a cycle-weeks x weekdays grid, and the next days' journeys."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        scope = _scope(request)
-        memberships = list(booker_memberships(scope=scope))
-        raw = request.GET.get("booker", "")
-        booker = None
-        if raw:
-            booker = next((m for m in memberships if raw.isdigit() and m.user_id == int(raw)), None)
-            if booker is None:
-                raise Http404
-        tz = tenant_policy(scope).tz
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": "PJP calendar",
-            "booker": booker, "booker_groups": booker_choices(memberships),
-            "calendar": booker_calendar(scope=scope, booker_id=booker.user_id, tz=tz) if booker else None,
-            "weekdays": _weekdays(),
-            "may_publish": _may_edit(request), "tz": tz,
-        }
-        return TemplateResponse(request, "admin/pjp/pjp/calendar.html", context)
-
-    def publish_view(self, request: HttpRequest) -> HttpResponse:
-        """A new version of a booker's plan, through pjp_publish (the versions before it are kept)."""
-        if not _may_edit(request):
-            raise PermissionDenied
-        scope = _scope(request)
-        raw = request.GET.get("booker", "")
-        initial = publish_initial(scope=scope, booker_id=int(raw) if raw.isdigit() else None,
-                                  today=tenant_policy(scope).today())
-        form = PjpPublishForm(request.POST or None, scope=scope, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            distributor_id, booker_id = form.pair()
-            data = form.cleaned_data
-            try:
-                pjp = pjp_publish(scope=scope, distributor_id=distributor_id, booker_id=booker_id,
-                                  cycle_weeks=data["cycle_weeks"], cycle_anchor=data["cycle_anchor"],
-                                  effective_from=data["effective_from"], slots=form.slots(), note=data["note"])
-            except DomainError as exc:
-                _domain_to_http(exc)
-                _form_errors(form, exc, {"booker_id": "booker"})
-            else:
-                self.message_user(request, f"Published: {pjp}.", messages.SUCCESS)
-                return HttpResponseRedirect(f"{reverse('admin:pjp_pjp_calendar')}?booker={booker_id}")
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Publish a new PJP version",
-                   "form": form, "grid": form.grid(), "weekdays": _weekdays()}
-        return TemplateResponse(request, "admin/pjp/pjp/publish.html", context)
-
-
-def _weekdays() -> list[str]:
-    return [d.label for d in Weekday]
-
-
-# --- journeys, visits, notifications, proposals: read-only --------------------------------------------
-
-class WindowFlag:
-    @admin.display(description="opening hours", ordering="window_missed")
-    def window(self, obj: Any) -> str:
-        """A missed window is a warning, not a success: words instead of Django's green tick."""
-        if not obj.window_missed:
-            return "ok"
-        return format_html('<strong class="window-missed" title="{}">⚠ outside opening hours</strong>',
-                           Visit._meta.get_field("window_missed").help_text)
-
-
-class VisitInline(WindowFlag, RoleInline):
-    model = Visit
-    extra = 0
-    fields = ["sequence", "outlet", "eta_local", "etd_local", "status", "window"]
-    readonly_fields = ["sequence", "outlet", "eta_local", "etd_local", "status", "window"]
-    ordering = ["sequence"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return _with_tz(super().get_queryset(request).select_related("outlet"))
-
-    @admin.display(description="ETA")
-    def eta_local(self, obj: Any) -> str:
-        return local_time(obj.eta, _tz(obj))
-
-    @admin.display(description="ETD")
-    def etd_local(self, obj: Any) -> str:
-        return local_time(obj.etd, _tz(obj))
-
-
-class ReadOnlyAdmin(DistributorOwnedAdmin):
-    edit_roles = READ_ONLY
-
-
-@admin.register(DailyJourney)
-class DailyJourneyAdmin(ReadOnlyAdmin):
-    list_display = ["date", "booker", "route", "visit_count", "planned_start_local", "planned_end_local",
-                    "distance"]
-    list_filter = ["date", BookerFilter]
-    search_fields = ["route__code", "booker__username"]
-    fields = ["date", "booker", "route", "route_version", "planned_start_local", "planned_end_local", "distance",
-              "pjp"]
-    readonly_fields = ["planned_start_local", "planned_end_local", "distance"]
-    inlines = [VisitInline]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return _with_tz(super().get_queryset(request).select_related("route", "booker")
-                        .annotate(visits_n=Count("visits")))
-
-    @admin.display(description="visits", ordering="visits_n")
-    def visit_count(self, obj: Any) -> int:
-        return int(getattr(obj, "visits_n", 0))
-
-    @admin.display(description="planned start", ordering="planned_start")
-    def planned_start_local(self, obj: Any) -> str:
-        return local_time(obj.planned_start, _tz(obj))
-
-    @admin.display(description="planned end", ordering="planned_end")
-    def planned_end_local(self, obj: Any) -> str:
-        return local_time(obj.planned_end, _tz(obj))
-
-    @admin.display(description="distance", ordering="planned_distance_m")
-    def distance(self, obj: Any) -> str:
-        return km(obj.planned_distance_m)
-
-
-@admin.register(Visit)
-class VisitAdmin(WindowFlag, ReadOnlyAdmin):
-    list_display = ["journey_date", "booker", "sequence", "outlet", "eta_local", "status", "window"]
-    list_filter = ["status", "window_missed", "journey__date", JourneyBookerFilter]
-    search_fields = ["outlet__code", "outlet__name"]
-    fields = ["journey", "sequence", "outlet", "eta_local", "etd_local", "status", "window"]
-    readonly_fields = ["eta_local", "etd_local", "window"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return _with_tz(super().get_queryset(request).select_related("journey", "journey__booker", "outlet"))
-
-    @admin.display(description="date", ordering="journey__date")
-    def journey_date(self, obj: Any) -> Any:
-        return obj.journey.date
-
-    @admin.display(description="booker", ordering="journey__booker__username")
-    def booker(self, obj: Any) -> Any:
-        return obj.journey.booker
-
-    @admin.display(description="ETA", ordering="eta")
-    def eta_local(self, obj: Any) -> str:
-        return local_time(obj.eta, _tz(obj), "%Y-%m-%d %H:%M")
-
-    @admin.display(description="ETD", ordering="etd")
-    def etd_local(self, obj: Any) -> str:
-        return local_time(obj.etd, _tz(obj), "%Y-%m-%d %H:%M")
-
-
-@admin.register(JourneyNotification)
-class JourneyNotificationAdmin(ReadOnlyAdmin):
-    list_display = ["date", "booker", "message", "delivered_at"]
-    list_filter = ["date", BookerFilter]
-    search_fields = ["message", "booker__username"]
-    fields = ["date", "booker", "journey", "message", "delivered_at"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("booker")
-
-
-@admin.register(OptimisationProposal)
-class OptimisationProposalAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "status", "routes", "distance_change", "decided_by", "review"]
-    list_filter = ["kind", "status"]
-    fields = ["kind", "status", "created_at", "decided_by", "decided_at", "review", "summary", "changes"]
-    readonly_fields = ["created_at", "review", "summary", "changes"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).select_related("decided_by")
-
-    @admin.display(description="routes")
-    def routes(self, obj: Any) -> str:
-        routes = ((obj.after or {}).get("routes") or (obj.before or {}).get("routes") or {}).values()
-        return ", ".join(str(r.get("code", "")) for r in routes if isinstance(r, dict))
-
-    @admin.display(description="distance")
-    def distance_change(self, obj: Any) -> str:
-        before = ((obj.before or {}).get("total") or {}).get("distance_m")
-        after = ((obj.after or {}).get("total") or {}).get("distance_m")
-        return f"{km(before)} → {km(after)}" if before is not None or after is not None else ""
-
-    @admin.display(description="review")
-    def review(self, obj: Any) -> str:
-        if obj.job_id is None:
-            return "—"
-        if obj.kind == ProposalKind.SEQUENCE and len(obj.route_versions or {}) == 1:
-            route_id = int(next(iter(obj.route_versions)))
-            url = reverse("admin:pjp_route_optimise_job", args=[route_id, obj.job_id])
-        else:
-            url = reverse("admin:pjp_route_build_job", args=[obj.job_id])
-        return format_html('<a href="{}">Open the proposal page</a>', url)
-
-    @admin.display(description="before → after")
-    def summary(self, obj: Any) -> str:
-        before, after = (obj.before or {}).get("total") or {}, (obj.after or {}).get("total") or {}
-        return format_html("{} stops on {} routes: {}, {} → {}, {}", after.get("stops", before.get("stops", "?")),
-                           after.get("routes", before.get("routes", "?")), km(before.get("distance_m")),
-                           duration(before.get("duration_s")), km(after.get("distance_m")),
-                           duration(after.get("duration_s")))
-
-    @admin.display(description="changes")
-    def changes(self, obj: Any) -> str:
-        texts = [(str(d.get("text", "")),) for d in obj.diff or [] if isinstance(d, dict)]
-        if not texts:
-            return "No change."
-        return format_html('<ol class="proposal-diff">{}</ol>', format_html_join("", "<li>{}</li>", texts))
