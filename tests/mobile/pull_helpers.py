@@ -23,7 +23,8 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import Device, Tenant
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import device_access_token, device_register, membership_grant, user_create
-from mobile.pull import ENTITY_NAMES, snapshot, viewer_for
+from mobile.pull import viewer_for
+from mobile.pull_entities import ENTITY_NAMES, snapshot
 from orders.models import SecondaryOrder
 from pjp.services.common import tenant_policy
 from pjp.services.journeys import journey_build
