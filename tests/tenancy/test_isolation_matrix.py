@@ -24,6 +24,7 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
+from mobile.models import SyncHealth
 from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
 from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
@@ -147,6 +148,8 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         membership_grant(scope=scope, user=booker, role=Role.ORDER_BOOKER, distributor=distributor)
         objs["device"] = device_register(scope=scope, user=booker, distributor_id=distributor.pk,
                                          identifier=f"{marker}-phone", name=f"{marker} phone")
+        objs["sync_health"] = SyncHealth.objects.create(distributor=distributor, device=objs["device"],
+                                                        last_failure=f"{marker} failure")
         objs["job"] = BackgroundJob.objects.create(kind="masters_import", error=f"{marker} job",
                                                    scope_distributor=distributor)
         objs.update(_mark_pjp(distributor, marker, objs["outlet"], booker))
@@ -283,7 +286,7 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
         "Device": "device", "BackgroundJob": "job", "Route": "route", "OptimisationProposal": "proposal",
-        "DailyJourney": "journey", "SecondaryOrder": "order",
+        "DailyJourney": "journey", "SecondaryOrder": "order", "SyncHealth": "sync_health",
     }.get(model.__name__)
     return victims[key] if key else None
 
