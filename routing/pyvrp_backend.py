@@ -25,6 +25,8 @@ from routing.backend import Outcome, Task, big_penalty, matrices, penalty_of, ve
 from routing.model import Stop, Vehicle
 
 NO_LIMIT = int(np.iinfo(np.int64).max)
+# Above this many stops the search runs with PyVRP's default parameters (see _params).
+LARGE = 600
 
 
 class _Reporter(pyvrp.IteratedLocalSearchCallbacks):
@@ -120,7 +122,12 @@ def _params(task: Task) -> pyvrp.SolveParams:
     best, which buys more iterations per second. Measured against the defaults, same seed, same machine, runs
     interleaved: Solomon (56) mean gap 1.01% vs 1.27% at 1 s, 0.36% vs 0.49% at 5 s (28 instances); Homberger 200
     (the six *_2_1) 0.13% vs 0.15% at 30 s; 60-stop days with windows (one route, where every move is inside one
-    long route and PyVRP evaluates it in time linear in its length) 1.3% vs 4.0% from the best known at 0.9 s."""
+    long route and PyVRP evaluates it in time linear in its length) 1.3% vs 4.0% from the best known at 0.9 s.
+    Above LARGE stops PyVRP's defaults are used: on Homberger 1000 at 30 s the tuned settings lost (C2_10_1 2.17%
+    vs 0.82%, RC2_10_1 2.50% vs 0.88%; long routes need the wider neighbourhood and the search on new bests),
+    while on Homberger 400 they still won (mean 0.58% vs 0.88%)."""
+    if len(task.stops) > LARGE:
+        return pyvrp.SolveParams(ils=pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(task)))
     return pyvrp.SolveParams(
         ils=pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(task), exhaustive_on_best=False),
         neighbourhood=NeighbourhoodParams(num_neighbours=20),
