@@ -201,7 +201,8 @@ APPLY: dict[str, tuple[type[serializers.Serializer], Callable[..., ItemResult]]]
 
 
 def _apply_item(scope: Scope, device: Device, item: dict[str, Any], seen: dict[int, Any]) -> ItemResult:
-    """One item in its own savepoint: a rejected or conflicting item leaves nothing behind."""
+    """One item in its own savepoint (the domain services' own): a rejected or conflicting item leaves nothing
+    behind."""
     uuid, seq, kind = str(item["uuid"]), item["device_seq"], item["kind"]
     if seq in seen and str(seen[seq]) != uuid:
         return ItemResult(uuid, seq, kind, "rejected", "device_seq was already used by another item.",
@@ -211,9 +212,8 @@ def _apply_item(scope: Scope, device: Device, item: dict[str, Any], seen: dict[i
     if not serializer.is_valid():
         errors = {f"payload.{k}": v for k, v in flatten_errors(serializer.errors).items()}
         return ItemResult(uuid, seq, kind, "rejected", "Invalid item.", errors=errors)
-    try:
-        with transaction.atomic():
-            return apply(scope, device, item, serializer.validated_data)
+    try:  # order_book and visit_report are atomic (a savepoint here): a refused item leaves nothing behind
+        return apply(scope, device, item, serializer.validated_data)
     except DomainError as exc:
         if exc.status_code == 409:
             return ItemResult(uuid, seq, kind, "conflict", exc.message, errors=exc.fields or None)

@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Outlet
 from catalog.pricing import PricedOrder
 from catalog.pricing.resolve import preload as pricing_preload
+from dms.core.bulk import insert_new
 from dms.core.errors import DomainError, NotFound
 from dms.core.memo import memoized, remember
 from dms.tenancy import selectors as tenancy_selectors
@@ -158,15 +159,13 @@ def order_book(*, scope: Scope, booking: Booking) -> BookResult:
         device_total=None if booking.device_total is None else device_amount(booking.device_total),
         hold=HoldKind.CREDIT if hold_reason else HoldKind.NONE, hold_reason=hold_reason, fingerprint=fingerprint)
     set_totals(order, priced)
-    try:
-        with transaction.atomic():
-            order.save()
-    except IntegrityError:
-        # The same uuid was booked for another outlet of the distributor at the same moment (a push of the same
-        # outlet waits on its credit lock instead): the order that committed first is the order.
+    order.tenant_id = scope.tenant_id
+    if not insert_new(order, unique=("distributor", "uuid")):
+        # The same uuid was booked at the same moment by another request (waited for, then left alone): the order
+        # that committed first is the order.
         existing = lock_orders(scope).filter(distributor_id=outlet.distributor_id, uuid=booking.uuid).first()
         if existing is None:
-            raise
+            raise DomainError(OrderError.INVALID, "The order could not be stored; send it again.")
         outcome = _resend_outcome(existing, booking, fingerprint)
         if outcome is not None:
             return outcome

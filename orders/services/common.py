@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from catalog.models import Outlet
 from catalog.pricing import LineInput, PricedOrder, price_lines
+from dms.core.bulk import insert_rows
 from dms.core.errors import DomainError
 from dms.core.memo import memoized
 from dms.core.money import money
@@ -165,12 +166,13 @@ def store_lines(order: SecondaryOrder, priced: PricedOrder, lines: Sequence[Book
     rows = []
     for line_no, p in enumerate(priced.lines, start=1):
         shown = lines[p.index].device_case_price if not p.is_free and p.index < len(lines) else None
-        rows.append(SecondaryOrderLine(
-            tenant_id=order.tenant_id, distributor_id=order.distributor_id, order=order, line_no=line_no,
-            sku_id=p.sku_id, cases=p.cases, units=p.units, qty_units=p.qty_units, case_price=p.case_price,
-            gross=p.gross, discount=p.discount, tax_rate=p.tax_rate, tax=p.tax, total=p.total, is_free=p.is_free,
-            scheme_ids=list(p.scheme_ids), device_case_price=None if shown is None else device_price(shown)))
-    SecondaryOrderLine.objects.bulk_create(rows)
+        rows.append({
+            "tenant_id": order.tenant_id, "distributor_id": order.distributor_id, "order_id": order.pk,
+            "line_no": line_no, "sku_id": p.sku_id, "cases": p.cases, "units": p.units, "qty_units": p.qty_units,
+            "case_price": p.case_price, "gross": p.gross, "discount": p.discount, "tax_rate": p.tax_rate,
+            "tax": p.tax, "total": p.total, "is_free": p.is_free, "scheme_ids": list(p.scheme_ids),
+            "device_case_price": None if shown is None else device_price(shown)})
+    insert_rows(SecondaryOrderLine, rows)  # the push's hot path: a plain INSERT of rows built and checked here
 
 
 def set_totals(order: SecondaryOrder, priced: PricedOrder) -> None:
