@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from dms.core.api import flatten_errors
+from dms.core.bulk import insert_rows
 from dms.core.errors import DomainError
 from dms.core.memo import memo_scope
 from dms.tenancy.models import Device
@@ -273,10 +274,10 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
         _preload(scope, items)
         results = [_apply_item(scope, device, item, seen) for item in items]
     today = tenant_policy(scope).today()
-    SyncItem.objects.bulk_create([
-        SyncItem(tenant_id=device.tenant_id, distributor_id=device.distributor_id, device=device,
-                 device_seq=r.device_seq, kind=r.kind,
-                 object_uuid=r.uuid, result=r.status, work_date=_work_date(item, today))
+    insert_rows(SyncItem, [
+        {"tenant_id": device.tenant_id, "distributor_id": device.distributor_id, "device_id": device.pk,
+         "device_seq": r.device_seq, "kind": r.kind, "object_uuid": r.uuid, "result": r.status,
+         "work_date": _work_date(item, today)}
         for r, item in zip(results, items, strict=True) if r.device_seq not in seen
     ], ignore_conflicts=True)
     health = _health(device)

@@ -33,14 +33,16 @@ def _value(field: models.Field[Any, Any], row: Mapping[str, Any], now: Any) -> A
     return value
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT `rows` (attname -> value, the primary key left to the database) into `model`'s table."""
+def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *,
+                ignore_conflicts: bool = False) -> None:
+    """INSERT `rows` (attname -> value, the primary key left to the database) into `model`'s table;
+    `ignore_conflicts`: rows that would break a unique constraint are skipped (ON CONFLICT DO NOTHING)."""
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**row) for row in rows])
+        model._default_manager.bulk_create([model(**row) for row in rows], ignore_conflicts=ignore_conflicts)
         return
-    _execute(model, rows, suffix="", fetch=False)
+    _execute(model, rows, suffix=" ON CONFLICT DO NOTHING" if ignore_conflicts else "", fetch=False)
 
 
 def insert_new(obj: models.Model, *, unique: Sequence[str]) -> bool:

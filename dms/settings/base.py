@@ -189,6 +189,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set that several fields share (drf-spectacular would invent "Status88cEnum").
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.enums.OrderStatus",
+        "VisitStatusEnum": "pjp.enums.VisitStatus",
+        "JobStatusEnum": "dms.tenancy.models.BackgroundJob.Status",
+        "ProposalStatusEnum": "pjp.enums.ProposalStatus",
+    },
 }
 
 SIMPLE_JWT = {

@@ -136,7 +136,10 @@ def order_book(*, scope: Scope, booking: Booking) -> BookResult:
         # the credit check reads the outlet's open orders: bookings for one outlet take turns. Without a check
         # there is nothing to serialise; the unique (distributor, uuid) key still makes a re-send a duplicate.
         lock_outlet_credit(scope, outlet.pk)
-    existing = lock_orders(scope).filter(distributor_id=outlet.distributor_id, uuid=booking.uuid).first()
+        existing = None  # re-read below, now that bookings of this outlet take turns
+    if existing is not None or policy.credit_check != CREDIT_OFF and outlet.credit_limit > 0:
+        existing = lock_orders(scope).filter(distributor_id=outlet.distributor_id, uuid=booking.uuid).first()
+    # else: no order had this uuid; one booked meanwhile by another request makes the insert below do nothing
     if existing is not None:
         early = _resend_outcome(existing, booking, fingerprint)
         if early is not None:

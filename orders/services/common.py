@@ -199,10 +199,10 @@ def credit_check(*, scope: Scope, policy: OrderPolicy, outlet: Outlet, total: De
 
 
 def record(order: SecondaryOrder, *, action: str, actor: Actor, reason: str = "", detail: dict[str, Any] | None = None,
-           from_status: str = "", to_status: str = "") -> OrderEvent:
+           from_status: str = "", to_status: str = "") -> None:
     """An event that is not a status change (booked, edited, hold released); transitions write theirs through
-    dms.core.transitions.transition."""
-    return OrderEvent.objects.create(
-        tenant_id=order.tenant_id, distributor_id=order.distributor_id, order=order, action=action,
-        from_status=from_status, to_status=to_status, actor_kind=actor.kind, actor_id=actor.id,
-        actor_label=actor.label[:150], reason=reason[:300], detail=detail or {})
+    dms.core.transitions.transition. A plain INSERT: every booking of the day-end push writes one."""
+    insert_rows(OrderEvent, [{
+        "tenant_id": order.tenant_id, "distributor_id": order.distributor_id, "order_id": order.pk, "action": action,
+        "from_status": from_status, "to_status": to_status, "actor_kind": actor.kind, "actor_id": actor.id,
+        "actor_label": actor.label[:150], "reason": reason[:300], "detail": detail or {}}])
