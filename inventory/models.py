@@ -1,1 +1,98 @@
-"""inventory models arrive with their issue; the app is registered so migrations and imports are in place."""
+"""The stock ledger: warehouses of a distributor, the append-only movements, and the balances they add up to.
+
+A stock change is one StockMovement row plus an F() update of its StockBalance row, in the same transaction and
+under the balance row's lock (inventory.locks). Quantities are units, never cases. The balance's check constraints
+(`on_hand >= reserved >= 0`) are the last line of defence against overselling; `ledger_mismatches` proves that
+every balance equals the sum of its movements.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from dms.tenancy.fields import DistributorForeignKey
+from dms.tenancy.models import DistributorModel
+
+from .enums import MovementKind
+
+
+class Warehouse(DistributorModel):
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False, help_text="where stock goes when no warehouse is named")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "code"], name="warehouse_code_uniq"),
+            models.UniqueConstraint(fields=["distributor"], condition=Q(is_default=True),
+                                    name="warehouse_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StockMovement(DistributorModel):
+    """One change of stock, never updated or deleted. `qty_units` is signed (+ raises, - lowers); the deltas say
+    what it did to the balance: receipt +on_hand, allocation +reserved, release -reserved, dispatch -on_hand and
+    -reserved, return +on_hand, adjustment +/-on_hand."""
+
+    warehouse = DistributorForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    qty_units = models.IntegerField()
+    on_hand_delta = models.IntegerField()
+    reserved_delta = models.IntegerField()
+    reason = models.CharField(max_length=300, blank=True)
+    reference_type = models.CharField(max_length=30, blank=True, help_text='e.g. "grn", "secondary_order"')
+    reference_id = models.BigIntegerField(null=True, blank=True)
+    batch = models.CharField(max_length=60, blank=True)
+    expiry = models.DateField(null=True, blank=True)
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(qty_units=0), name="stockmovement_qty_nonzero"),
+            models.CheckConstraint(condition=~Q(kind=MovementKind.ADJUSTMENT) | ~Q(reason=""),
+                                   name="stockmovement_adjustment_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["distributor", "warehouse", "sku", "created_at"], name="stockmovement_history"),
+            models.Index(fields=["distributor", "reference_type", "reference_id"], name="stockmovement_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.qty_units:+d} of SKU {self.sku_id}"
+
+
+class StockBalance(DistributorModel):
+    """On hand and reserved units of one SKU in one warehouse: the sum of its movements' deltas."""
+
+    warehouse = DistributorForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    version = models.PositiveIntegerField(default=0, help_text="bumped by every movement")
+
+    class Meta:
+        ordering = ["warehouse", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "warehouse", "sku"], name="stockbalance_uniq"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stockbalance_on_hand_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stockbalance_reserved_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__lte=models.F("on_hand")),
+                                   name="stockbalance_reserved_within_on_hand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SKU {self.sku_id} in warehouse {self.warehouse_id}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved

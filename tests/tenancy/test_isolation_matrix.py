@@ -24,6 +24,8 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
+from inventory.models import StockBalance, Warehouse
+from inventory.services import stock_adjust, stock_receive
 from mobile.models import SyncHealth
 from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
 from pjp.enums import ProposalKind
@@ -154,7 +156,19 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
                                                    scope_distributor=distributor)
         objs.update(_mark_pjp(distributor, marker, objs["outlet"], booker))
         objs.update(_mark_orders(distributor, marker, objs["outlet"], sku, booker))
+        objs.update(_mark_stock(scope, distributor, marker, sku))
     return objs
+
+
+def _mark_stock(scope: Scope, distributor: Distributor, marker: str, sku: Any) -> dict[str, Any]:
+    """A warehouse marked in its name, with a balance (shown with the warehouse's name) and movements marked in
+    their reason, written through the stock services. Called inside the owner's tenant scope."""
+    warehouse = Warehouse.objects.create(distributor=distributor, code=f"{marker}-WH", name=f"{marker} warehouse")
+    stock_receive(scope=scope, warehouse_id=warehouse.pk, lines=[(sku.pk, 10)], reason=f"{marker} receipt")
+    movement = stock_adjust(scope=scope, warehouse_id=warehouse.pk, sku_id=sku.pk, qty_units=-1,
+                            reason=f"{marker} count")
+    balance = StockBalance.objects.get(warehouse=warehouse, sku=sku)
+    return {"warehouse": warehouse, "stock_balance": balance, "stock_movement": movement}
 
 
 def _mark_pjp(distributor: Distributor, marker: str, outlet: Any, booker: Any) -> dict[str, Any]:
@@ -287,6 +301,7 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
         "Device": "device", "BackgroundJob": "job", "Route": "route", "OptimisationProposal": "proposal",
         "DailyJourney": "journey", "SecondaryOrder": "order", "SyncHealth": "sync_health",
+        "Warehouse": "warehouse", "StockBalance": "stock_balance", "StockMovement": "stock_movement",
     }.get(model.__name__)
     return victims[key] if key else None
 
