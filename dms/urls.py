@@ -10,6 +10,7 @@ admin.site.site_title = "dms"
 api_v1 = [
     path("", include("dms.tenancy.urls")),
     path("catalog/", include("catalog.urls")),
+    path("manufacturer/", include("orders.urls_manufacturer")),
     path("mobile/", include("mobile.urls")),
     path("orders/", include("orders.urls")),
     path("pjp/", include("pjp.urls")),

@@ -402,3 +402,4 @@ class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
         elif obj is not None and obj.status != OrderStatus.BOOKED:
             context["subtitle"] = f"{obj.get_status_display()}: the order can no longer be edited."
         return super().render_change_form(request, context, add, change, form_url, obj)
+from . import admin_primary  # noqa: E402,F401  (the primary-order admin registers itself)

@@ -26,3 +26,17 @@ class OrderSource(models.TextChoices):
 class HoldKind(models.TextChoices):
     NONE = "", "Not held"
     CREDIT = "credit", "Over the outlet's credit limit"
+
+
+class PrimaryOrderStatus(models.TextChoices):
+    """DESIGN §3, primary order (distributor -> manufacturer)."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    PARTIALLY_APPROVED = "partially_approved", "Partially approved"
+    REJECTED = "rejected", "Rejected"
+    DISPATCHED = "dispatched", "Dispatched"
+    RECEIVED = "received", "Received"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"

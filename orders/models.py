@@ -19,7 +19,7 @@ from django.db.models import Q
 from dms.tenancy.fields import DistributorForeignKey
 from dms.tenancy.models import DistributorModel
 
-from .enums import HoldKind, OrderSource, OrderStatus
+from .enums import HoldKind, OrderSource, OrderStatus, PrimaryOrderStatus
 
 S = OrderStatus
 
@@ -118,6 +118,101 @@ class OrderEvent(DistributorModel):
     order = DistributorForeignKey(SecondaryOrder, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    action = models.CharField(max_length=30, default="transition")
+    actor_kind = models.CharField(max_length=10)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+
+
+# --- primary orders: distributor -> manufacturer ----------------------------------------------------------------
+
+P = PrimaryOrderStatus
+
+
+class PrimaryOrder(DistributorModel):
+    """A distributor's order to the manufacturer (DESIGN §3). Drafted and submitted by the distributor, decided
+    line by line by the manufacturer (API key or manufacturer admin); dispatch and receipt belong to `dispatch`.
+
+    `number` ("PO-000123") counts per distributor, taken under the distributor's row lock. Lines are valued at
+    the case price of the tenant's price lists on the day they were last written (see selectors_primary).
+    Status changes go through orders.services.primary (one function per transition, a PrimaryOrderEvent each).
+    """
+
+    TRANSITIONS = {
+        P.DRAFT: {P.SUBMITTED, P.CANCELLED},
+        P.SUBMITTED: {P.APPROVED, P.PARTIALLY_APPROVED, P.REJECTED, P.CANCELLED},
+        P.APPROVED: {P.DISPATCHED},
+        P.PARTIALLY_APPROVED: {P.DISPATCHED},
+        P.DISPATCHED: {P.RECEIVED},
+        P.RECEIVED: {P.CLOSED},
+    }
+    EDITABLE = frozenset({P.DRAFT})
+
+    number = models.CharField(max_length=20, help_text="per distributor, e.g. PO-000123")
+    status = models.CharField(max_length=20, choices=PrimaryOrderStatus.choices, default=PrimaryOrderStatus.DRAFT)
+    note = models.CharField(max_length=500, blank=True)
+    requested_delivery_date = models.DateField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                   blank=True)
+    currency = models.CharField(max_length=3)
+    total_ordered = money_field(default=0)
+    total_approved = money_field(default=0, help_text="0 until the manufacturer decides")
+    version = models.PositiveIntegerField(default=1, help_text="bumped by every edit (optimistic locking)")
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "number"], name="primaryorder_number_uniq"),
+            models.CheckConstraint(condition=Q(total_ordered__gte=0) & Q(total_approved__gte=0),
+                                   name="primaryorder_totals_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["distributor", "status", "created_at"], name="primaryorder_queue"),
+            models.Index(fields=["tenant", "submitted_at", "id"], name="primaryorder_submitted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.status})"
+
+
+class PrimaryOrderLine(DistributorModel):
+    """One SKU of a primary order in whole cases; `approved_cases` is null until the manufacturer decides."""
+
+    order = DistributorForeignKey(PrimaryOrder, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    ordered_cases = models.PositiveIntegerField()
+    approved_cases = models.PositiveIntegerField(null=True, blank=True)
+    case_price = models.DecimalField(max_digits=18, decimal_places=4)
+    ordered_value = money_field()
+    approved_value = money_field(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "order", "sku"], name="primaryorderline_sku_uniq"),
+            models.UniqueConstraint(fields=["distributor", "order", "line_no"], name="primaryorderline_no_uniq"),
+            models.CheckConstraint(condition=Q(ordered_cases__gt=0), name="primaryorderline_ordered_positive"),
+            models.CheckConstraint(condition=Q(approved_cases__isnull=True)
+                                   | Q(approved_cases__lte=models.F("ordered_cases")),
+                                   name="primaryorderline_approved_le_ordered"),
+        ]
+
+
+class PrimaryOrderEvent(DistributorModel):
+    """Audit of a primary order: status changes (from/to) and other actions (lines edited), who, when, why."""
+
+    order = DistributorForeignKey(PrimaryOrder, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=PrimaryOrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=PrimaryOrderStatus.choices, blank=True)
     action = models.CharField(max_length=30, default="transition")
     actor_kind = models.CharField(max_length=10)
     actor_id = models.BigIntegerField(null=True, blank=True)

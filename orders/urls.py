@@ -1,8 +1,9 @@
-"""/api/v1/orders/: secondary orders for distributor staff and manufacturers."""
+"""/api/v1/orders/: secondary orders for distributor staff and manufacturers; primary/: the distributor's primary
+orders."""
 
 from django.urls import path
 
-from . import apis
+from . import apis, apis_primary
 
 urlpatterns = [
     path("", apis.OrderListApi.as_view(), name="order-list"),
@@ -12,4 +13,8 @@ urlpatterns = [
     path("<int:order_id>/release-hold/", apis.OrderReleaseHoldApi.as_view(), name="order-release-hold"),
     path("bulk/confirm/", apis.OrderBulkConfirmApi.as_view(), name="order-bulk-confirm"),
     path("bulk/cancel/", apis.OrderBulkCancelApi.as_view(), name="order-bulk-cancel"),
+    path("primary/", apis_primary.PrimaryOrderListApi.as_view(), name="primary-order-list"),
+    path("primary/<int:order_id>/", apis_primary.PrimaryOrderDetailApi.as_view(), name="primary-order-detail"),
+    path("primary/<int:order_id>/submit/", apis_primary.PrimaryOrderSubmitApi.as_view(), name="primary-order-submit"),
+    path("primary/<int:order_id>/cancel/", apis_primary.PrimaryOrderCancelApi.as_view(), name="primary-order-cancel"),
 ]

@@ -11,6 +11,15 @@ from .booking import (
     order_book_preload,
 )
 from .common import MAX_LINES, BookedLine
+from .primary import (
+    LineDecision,
+    PrimaryLine,
+    primary_order_cancel,
+    primary_order_create,
+    primary_order_decide,
+    primary_order_submit,
+    primary_order_update_lines,
+)
 from .staff import (
     KEEP,
     MAX_BULK,
@@ -35,6 +44,8 @@ __all__ = [
     "BookedLine",
     "Booking",
     "BulkResult",
+    "LineDecision",
+    "PrimaryLine",
     "booking_fingerprint",
     "order_book",
     "order_book_preload",
@@ -45,4 +56,9 @@ __all__ = [
     "order_edit",
     "order_release_hold",
     "order_release_hold_many",
+    "primary_order_cancel",
+    "primary_order_create",
+    "primary_order_decide",
+    "primary_order_submit",
+    "primary_order_update_lines",
 ]

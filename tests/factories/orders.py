@@ -11,7 +11,7 @@ from typing import Any
 from catalog.models import Outlet, Sku
 from dms.tenancy.context import current_scope_or_none, tenant_scope
 from dms.tenancy.scope import Scope
-from orders.models import SecondaryOrder
+from orders.models import PrimaryOrder, SecondaryOrder
 from orders.services import BookedLine, Booking, BookResult, order_book
 from tests.factories.catalog import _in_tenant
 
@@ -51,3 +51,19 @@ def make_order(outlet: Outlet, lines: Sequence[LineSpec], **kw: Any) -> Secondar
     result = book(outlet, lines, **kw)
     assert result.outcome == "applied", result
     return result.order
+
+
+# --- primary orders ----------------------------------------------------------------------------------------------
+
+def make_primary_order(distributor: Any, lines: Sequence[tuple[Sku, int]], *, submit: bool = False,
+                       note: str = "") -> PrimaryOrder:
+    """A primary order of `distributor` (a draft, or submitted), created through the services in the tenant's
+    system scope; its SKUs need a price valid today."""
+    from orders.services import PrimaryLine, primary_order_create, primary_order_submit
+
+    with _in_tenant(distributor.tenant_id) as scope:
+        order = primary_order_create(scope=scope, distributor_id=distributor.pk, note=note,
+                                     lines=[PrimaryLine(sku_id=sku.pk, cases=cases) for sku, cases in lines])
+        if submit:
+            order = primary_order_submit(scope=scope, order_id=order.pk)
+        return order

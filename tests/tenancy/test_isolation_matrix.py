@@ -27,7 +27,14 @@ from dms.tenancy.services import api_key_create, device_register, membership_gra
 from inventory.models import StockBalance, Warehouse
 from inventory.services import stock_adjust, stock_receive
 from mobile.models import SyncHealth
-from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
+from orders.models import (
+    OrderEvent,
+    PrimaryOrder,
+    PrimaryOrderEvent,
+    PrimaryOrderLine,
+    SecondaryOrder,
+    SecondaryOrderLine,
+)
 from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
@@ -95,6 +102,13 @@ ROUTES: dict[str, Route] = {
     "order-release-hold": Route("order_id", "order", methods=("post",)),
     "order-bulk-confirm": Route(methods=("post",)),
     "order-bulk-cancel": Route(methods=("post",)),
+    "primary-order-list": Route(methods=("get", "post")),
+    "primary-order-detail": Route("order_id", "primary_order", methods=("get", "patch")),
+    "primary-order-submit": Route("order_id", "primary_order", methods=("post",)),
+    "primary-order-cancel": Route("order_id", "primary_order", methods=("post",)),
+    "manufacturer-primary-order-list": Route(),
+    "manufacturer-primary-order-detail": Route("order_id", "primary_order"),
+    "manufacturer-primary-order-decision": Route("order_id", "primary_order", methods=("post",)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
@@ -204,7 +218,23 @@ def _mark_orders(distributor: Distributor, marker: str, outlet: Any, sku: Any, b
                                       tax_rate=Decimal("0.0000"), tax=Decimal("0.00"), total=ten)
     OrderEvent.objects.create(distributor=distributor, order=order, action="booked", to_status="booked",
                               actor_kind="system", actor_label="system", reason=f"{marker} booked")
-    return {"order": order}
+    return {"order": order, "primary_order": _mark_primary_order(distributor, marker, sku)}
+
+
+def _mark_primary_order(distributor: Distributor, marker: str, sku: Any) -> PrimaryOrder:
+    """A submitted primary order (so the manufacturer's queue shows it to its owner), marked in its note, with a
+    line (marked in its decision note) and an event (marked in its reason). Called inside the owner's scope."""
+    ten = Decimal("10.00")
+    order = PrimaryOrder.objects.create(
+        distributor=distributor, number=f"PO-{marker}", status="submitted", note=f"{marker} primary order",
+        submitted_at=datetime(2030, 1, 7, 5, 0, tzinfo=UTC), currency="PKR", total_ordered=ten)
+    PrimaryOrderLine.objects.create(distributor=distributor, order=order, line_no=1, sku=sku, ordered_cases=1,
+                                    case_price=Decimal("10.0000"), ordered_value=ten,
+                                    decision_note=f"{marker} line")
+    PrimaryOrderEvent.objects.create(distributor=distributor, order=order, action="transition", from_status="draft",
+                                     to_status="submitted", actor_kind="system", actor_label="system",
+                                     reason=f"{marker} submitted")
+    return order
 
 
 @pytest.fixture
@@ -300,7 +330,8 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "Distributor": "distributor", "Brand": "brand", "Sku": "sku", "Outlet": "outlet",
         "PriceList": "price_list", "TaxRate": "tax_rate", "Scheme": "scheme", "ApiKey": "api_key",
         "Device": "device", "BackgroundJob": "job", "Route": "route", "OptimisationProposal": "proposal",
-        "DailyJourney": "journey", "SecondaryOrder": "order", "SyncHealth": "sync_health",
+        "DailyJourney": "journey", "SecondaryOrder": "order", "PrimaryOrder": "primary_order",
+        "SyncHealth": "sync_health",
         "Warehouse": "warehouse", "StockBalance": "stock_balance", "StockMovement": "stock_movement",
     }.get(model.__name__)
     return victims[key] if key else None
