@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from dms.tenancy.api import DeviceApi
 from dms.tenancy.models import Device
 from pjp.services.common import tenant_policy
+from pjp.services.journeys import journey_notification_deliver
 
-from .journey import MAX_DAYS_AWAY, booker_day_get, journey_notification_deliver
+from .journey import MAX_DAYS_AWAY, booker_day_get
 from .serializers import BookerDayOutput
 
 

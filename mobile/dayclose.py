@@ -23,7 +23,7 @@ from dms.tenancy.scope import Scope
 from pjp.services.common import tenant_policy
 
 from .models import SyncHealth, SyncItem
-from .push import _health
+from .push import sync_health_locked
 
 KINDS = ("visit", "order")
 ACCEPTED = ("applied", "duplicate")
@@ -76,7 +76,7 @@ def day_close(*, scope: Scope, device: Device, day: date, first_seq: int, last_s
     result = {"date": day.isoformat(), "status": status, "missing_seqs": missing, "mismatches": mismatches,
               "server_counts": {kind: held.get(kind, 0) for kind in KINDS}, "device_counts": counts,
               "rejected": rejected, "first_device_seq": first_seq, "last_device_seq": last_seq}
-    health = _health(device)
+    health = sync_health_locked(device)
     health.status = status
     health.last_day_close_at = timezone.now()
     health.last_day_close = result

@@ -1,7 +1,8 @@
 """The order-booker's day as the app downloads it: the journey, its visits in sequence with arrival times, each
 outlet's details and its last orders, and the day's notification.
 
-Reads only (plus marking the notification delivered, a compare-and-set). Queries do not grow with the number of
+Reads only (pjp's journey_notification_deliver marks the notification delivered). Queries do not grow with the
+number of
 visits or orders: the journey with its route, the visits with their outlets, the last orders of all the outlets
 (one window-function query), their line counts, and the notification.
 """
@@ -95,18 +96,3 @@ def last_orders_by_outlet(*, scope: Scope, outlet_ids: Collection[int], limit: i
         order.line_count = counts.get(order.pk, 0)  # type: ignore[attr-defined]  # an annotation by hand
         out[order.outlet_id].append(order)
     return dict(out)
-
-
-def journey_notification_deliver(*, scope: Scope, notification: JourneyNotification) -> JourneyNotification:
-    """Mark the notification delivered (now) the first time the app is served it. Idempotent: a delivered one
-    keeps its first delivery time. A compare-and-set, so two devices fetching at once write it once."""
-    if notification.delivered_at is not None:
-        return notification
-    now = timezone.now()
-    if scope.filter(JourneyNotification.objects.filter(pk=notification.pk, delivered_at__isnull=True)).update(
-            delivered_at=now, updated_at=now):
-        notification.delivered_at = now
-    else:  # delivered meanwhile: report the first delivery time
-        notification.delivered_at = scope.filter(JourneyNotification.objects.filter(pk=notification.pk)).values_list(
-            "delivered_at", flat=True).first()
-    return notification

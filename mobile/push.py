@@ -222,7 +222,7 @@ def _apply_item(scope: Scope, device: Device, item: dict[str, Any], seen: dict[i
         return ItemResult(uuid, seq, kind, "rejected", exc.message, errors=fields or None)
 
 
-def _health(device: Device) -> SyncHealth:
+def sync_health_locked(device: Device) -> SyncHealth:
     """The device's sync-health row, created on first use, locked for this transaction."""
     health = SyncHealth.objects.select_for_update().filter(device=device).first()
     if health is None:
@@ -280,7 +280,7 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
          "work_date": _work_date(item, today)}
         for r, item in zip(results, items, strict=True) if r.device_seq not in seen
     ], ignore_conflicts=True)
-    health = _health(device)
+    health = sync_health_locked(device)
     health.last_push_at = timezone.now()
     health.high_water_seq = max(health.high_water_seq, items[-1]["device_seq"])
     health.rejected_items += sum(1 for r in results if r.status == "rejected")
@@ -310,7 +310,7 @@ def _work_date(item: dict[str, Any], today: Any) -> Any:
 def push_failed(*, device: Device, message: str) -> None:
     """Record a push that failed as a whole (4xx/5xx) on the device's sync health; own transaction."""
     with transaction.atomic():
-        health = _health(device)
+        health = sync_health_locked(device)
         health.failures += 1
         health.last_failure = message[:300]
         health.status = SyncHealth.Status.FAILING

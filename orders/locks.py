@@ -17,7 +17,7 @@ from catalog.models import Outlet
 from dms.core.errors import NotFound
 from dms.tenancy.scope import Scope
 
-from .models import SecondaryOrder
+from .models import PrimaryOrder, SecondaryOrder
 
 
 def lock_outlet_credit(scope: Scope, outlet_id: int) -> Outlet:
@@ -30,3 +30,7 @@ def lock_outlet_credit(scope: Scope, outlet_id: int) -> Outlet:
 
 def lock_orders(scope: Scope) -> QuerySet[SecondaryOrder]:
     return scope.filter(SecondaryOrder.objects.select_for_update(no_key=True, of=("self",))).order_by("pk")
+
+
+def lock_primary_orders(scope: Scope) -> QuerySet[PrimaryOrder]:
+    return scope.filter(PrimaryOrder.objects.select_for_update(no_key=True, of=("self",))).order_by("pk")

@@ -64,7 +64,8 @@ def insert_new(obj: models.Model, *, unique: Sequence[str]) -> bool:
     row = {f.attname: getattr(obj, f.attname) for f in fields}
     by_name = {f.name: f for f in fields}
     conflict = ", ".join(connection.ops.quote_name(by_name[name].column) for name in unique)
-    returned = _execute(type(obj), [row], suffix=f" ON CONFLICT ({conflict}) DO NOTHING RETURNING id", fetch=True)
+    pk = connection.ops.quote_name(obj._meta.pk.column)
+    returned = _execute(type(obj), [row], suffix=f" ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}", fetch=True)
     if not returned:
         return False
     obj.pk = returned[0][0]

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.utils import timezone
 
 from dms.core.errors import DomainError, InvalidTransition, NotFound
@@ -26,6 +26,7 @@ from dms.tenancy.scope import Scope
 from .. import selectors, selectors_primary
 from ..enums import PrimaryOrderStatus as Status
 from ..errors import OrderError
+from ..locks import lock_primary_orders
 from ..models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
 from .common import MAX_LINES, add_error, raise_field_errors
 
@@ -55,10 +56,6 @@ class LineDecision:
 
 
 # --- locks (kept beside the services until orders/locks.py takes them: the brief gave this module only) -------
-
-def lock_primary_orders(scope: Scope) -> QuerySet[PrimaryOrder]:
-    return scope.filter(PrimaryOrder.objects.select_for_update(no_key=True, of=("self",))).order_by("pk")
-
 
 def _locked(scope: Scope, order_id: int) -> PrimaryOrder:
     order = lock_primary_orders(scope).filter(pk=order_id).first()

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from dms.tenancy.enums import Role
 from dms.tenancy.models import Distributor, Membership
@@ -276,3 +277,18 @@ def rebuild_future(scope: Scope, policy: TenantPolicy, distributor: Distributor,
                 by_day[day].update(booker_ids)
     for day in sorted(by_day):
         build_day(scope, policy, distributor, day, booker_ids=by_day[day])
+
+
+def journey_notification_deliver(*, scope: Scope, notification: JourneyNotification) -> JourneyNotification:
+    """Mark the notification delivered (now) the first time the app is served it. Idempotent: a delivered one
+    keeps its first delivery time. A compare-and-set, so two devices fetching at once write it once."""
+    if notification.delivered_at is not None:
+        return notification
+    now = timezone.now()
+    if scope.filter(JourneyNotification.objects.filter(pk=notification.pk, delivered_at__isnull=True)).update(
+            delivered_at=now, updated_at=now):
+        notification.delivered_at = now
+    else:  # delivered meanwhile: report the first delivery time
+        notification.delivered_at = scope.filter(JourneyNotification.objects.filter(pk=notification.pk)).values_list(
+            "delivered_at", flat=True).first()
+    return notification

@@ -39,10 +39,12 @@ class Command(BaseCommand):
                                                      user__is_active=True)
                            .select_related("user").order_by("user__username"))
             with tenant_scope(Scope.system(tenant.pk, "simulate_day")):
-                for m in memberships:
-                    device = Device.objects.filter(user=m.user, active=True).order_by("pk").first()
-                    if device is not None:
-                        out.append((m.user.get_username(), device.identifier))
+                first_device: dict[int, str] = {}
+                for user_id, identifier in (Device.objects.filter(active=True).order_by("-pk")
+                                            .values_list("user_id", "identifier")):
+                    first_device[user_id] = identifier  # newest first: the oldest device stays
+                out += [(m.user.get_username(), first_device[m.user_id]) for m in memberships
+                        if m.user_id in first_device]
         return out[:limit] if limit else out
 
     def _has_orders(self, tenant_slug: str) -> bool:
