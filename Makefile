@@ -51,7 +51,7 @@ bench: venv test-services
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy dms catalog pjp orders inventory invoicing dispatch analytics reconciliation mobile routing
+	$(VENV)/bin/mypy dms catalog pjp orders inventory invoicing dispatch analytics reconciliation mobile routing webhooks
 
 worker: venv
 	$(PY) -m celery -A dms worker -l info -Q default,optimisation

@@ -10,7 +10,12 @@ admin.site.site_title = "dms"
 api_v1 = [
     path("", include("dms.tenancy.urls")),
     path("catalog/", include("catalog.urls")),
+    path("dispatch/", include("dispatch.urls")),
+    path("inventory/", include("inventory.urls")),
     path("manufacturer/", include("orders.urls_manufacturer")),
+    path("manufacturer/", include("dispatch.urls_manufacturer")),
+    path("manufacturer/", include("inventory.urls_manufacturer")),
+    path("manufacturer/webhooks/", include("webhooks.urls")),
     path("mobile/", include("mobile.urls")),
     path("orders/", include("orders.urls")),
     path("pjp/", include("pjp.urls")),

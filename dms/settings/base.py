@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "analytics",
     "reconciliation",
     "mobile",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""dispatch/urls_manufacturer.py: filled in by issue 5."""
+
+urlpatterns: list = []

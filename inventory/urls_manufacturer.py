@@ -1,0 +1,3 @@
+"""inventory/urls_manufacturer.py: filled in by issue 5."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""webhooks/urls.py: filled in by issue 5."""
+
+urlpatterns: list = []
