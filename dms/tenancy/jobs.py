@@ -72,8 +72,13 @@ def _scope_of(job: BackgroundJob) -> Scope:
     return Scope(tenant_id=job.tenant_id, distributor_ids=dids, actor=actor)
 
 
-def job_run(*, tenant_id: int, job_id: int, work: Callable[[Scope, BackgroundJob, Progress], dict]) -> str:
-    """Claim, run and finish a job. Returns the final status. Safe to call again for the same job."""
+def job_run(*, tenant_id: int, job_id: int, work: Callable[[Scope, BackgroundJob, Progress], dict],
+            transactional: bool = True) -> str:
+    """Claim, run and finish a job. Returns the final status. Safe to call again for the same job.
+
+    `work` runs inside one tenant transaction, unless `transactional` is False: then it is called outside any
+    transaction and opens its own tenant_scope blocks (a long solve between a read and a write must not hold a
+    transaction, and its snapshot, open for minutes)."""
     now = timezone.now()
     with tenant_scope(Scope.system(tenant_id, "job-claim")):
         claimed = BackgroundJob.objects.filter(
@@ -87,7 +92,10 @@ def job_run(*, tenant_id: int, job_id: int, work: Callable[[Scope, BackgroundJob
     progress = progress_reporter(tenant_id, job_id)
     scope = _scope_of(job)
     try:
-        with tenant_scope(scope):
+        if transactional:
+            with tenant_scope(scope):
+                result = work(scope, job, progress)
+        else:
             result = work(scope, job, progress)
         status, error = BackgroundJob.Status.SUCCEEDED, ""
     except DomainError as exc:

@@ -28,7 +28,6 @@ from ..enums import ProposalKind
 from ..errors import PjpError
 from ..models import CYCLE_CHOICES, OptimisationProposal, Route, RouteStop
 from ..planning import WEEKDAY_NAMES
-from ..selectors import proposal_for_job
 from ..services.common import plans_from, raise_field_errors, tenant_policy, user_labels
 from ..travel import travel_for, travel_model, travel_prefetch
 from .common import (
@@ -41,6 +40,7 @@ from .common import (
     next_monday,
     outlet_infos,
     path_metrics,
+    propose_in_phases,
     solver_progress,
     step,
 )
@@ -195,18 +195,21 @@ def routes_build_run(*, tenant_id: int, job_id: int) -> str:
                 prefetch = None  # the job itself reports it
     if prefetch is not None:
         travel_prefetch(model=model, tenant_id=tenant_id, distributor_id=prefetch[0], points=prefetch[1])
-    return job_run(tenant_id=tenant_id, job_id=job_id, work=routes_build_job)
+    return job_run(tenant_id=tenant_id, job_id=job_id, work=routes_build_job, transactional=False)
 
 
 def routes_build_job(scope: Scope, job: BackgroundJob, progress: Progress) -> dict[str, Any]:
-    """job_run's work; like route_sequence_job, a second run returns the proposal of a first one."""
-    existing = proposal_for_job(scope=scope, job_id=job.pk)
-    if existing is None:
-        p = job.params
-        existing = routes_build_propose(scope=scope, distributor_id=p["distributor_id"], booker_ids=p["booker_ids"],
-                                        cycle_weeks=p["cycle_weeks"], max_visits_per_day=p["max_visits_per_day"],
-                                        time_limit=p["time_limit"], seed=p["seed"], job=job, progress=progress)
-    return {"proposal_id": existing.pk}
+    """job_run's work, outside a transaction (see route_sequence_job)."""
+    p = job.params
+    return propose_in_phases(
+        scope, job,
+        read=lambda: _build_read(scope, distributor_id=p["distributor_id"], booker_ids=p["booker_ids"],
+                                 cycle_weeks=p["cycle_weeks"], progress=progress),
+        search=lambda state: _build_search(state, cycle_weeks=p["cycle_weeks"],
+                                           max_visits_per_day=p["max_visits_per_day"], time_limit=p["time_limit"],
+                                           seed=p["seed"], progress=progress),
+        write=lambda state, plan: _build_write(scope, state, plan, cycle_weeks=p["cycle_weeks"], seed=p["seed"],
+                                               job=job, progress=progress))
 
 
 def _weekday_windows(outlet: OutletInfo) -> dict[int, tuple[tuple[int, int], ...]] | None:
@@ -233,12 +236,17 @@ def unique_code(code: str, taken: set[str]) -> str:
     return candidate
 
 
-def routes_build_propose(*, scope: Scope, distributor_id: int, booker_ids: list[int], cycle_weeks: int,
-                         max_visits_per_day: int, time_limit: float = 60.0, seed: int = 0,
-                         job: BackgroundJob | None = None, progress: Progress | None = None) -> OptimisationProposal:
-    """Build day routes for the bookers and record them as a READY proposal (nothing else is written; see
-    proposal_accept). Deterministic for a seed when the assignment ends on its deterministic time budget
-    and the days converge (routing.periodic). Takes no locks."""
+@dataclass(frozen=True)
+class _BuildState:
+    snap: BuildSnapshot
+    points: list[Point]
+    distance: list[list[int]]
+    duration: list[list[int]]
+    outlets: list[PlanOutlet]
+
+
+def _build_read(scope: Scope, *, distributor_id: int, booker_ids: list[int], cycle_weeks: int,
+                progress: Progress | None) -> _BuildState:
     step(progress, 1, "reading outlets and plans")
     snap = build_snapshot(scope, distributor_id=distributor_id, booker_ids=booker_ids, cycle_weeks=cycle_weeks)
     step(progress, 3, f"travel times between {len(snap.planned)} outlets")
@@ -247,14 +255,25 @@ def routes_build_propose(*, scope: Scope, distributor_id: int, booker_ids: list[
     node_of = snap.node_of()
     outlets = [PlanOutlet(id=str(o.pk), node=node_of[o.pk], service_s=SERVICE_S, every_weeks=1,
                           weekday_windows=_weekday_windows(o)) for o in snap.planned]
-    started = time.perf_counter()
-    plan = build_routes(outlets, points=points, depot=DEPOT, bookers=len(snap.bookers), cycle_weeks=cycle_weeks,
-                        days_per_week=DAYS_PER_WEEK, max_visits_per_day=max_visits_per_day, shift=SHIFT,
-                        time_limit=time_limit, seed=seed, progress=solver_progress(progress), distance=distance,
-                        duration=duration)
-    logger.info("distributor %s: %s outlets built into routes for %s bookers in %.2f s", snap.distributor.code,
-                len(outlets), len(snap.bookers), time.perf_counter() - started)
+    return _BuildState(snap=snap, points=points, distance=distance, duration=duration, outlets=outlets)
 
+
+def _build_search(state: _BuildState, *, cycle_weeks: int, max_visits_per_day: int, time_limit: float, seed: int,
+                  progress: Progress | None) -> RoutePlan:
+    started = time.perf_counter()
+    plan = build_routes(state.outlets, points=state.points, depot=DEPOT, bookers=len(state.snap.bookers),
+                        cycle_weeks=cycle_weeks, days_per_week=DAYS_PER_WEEK, max_visits_per_day=max_visits_per_day,
+                        shift=SHIFT, time_limit=time_limit, seed=seed, progress=solver_progress(progress),
+                        distance=state.distance, duration=state.duration)
+    logger.info("distributor %s: %s outlets built into routes for %s bookers in %.2f s", state.snap.distributor.code,
+                len(state.outlets), len(state.snap.bookers), time.perf_counter() - started)
+    return plan
+
+
+def _build_write(scope: Scope, state: _BuildState, plan: RoutePlan, *, cycle_weeks: int, seed: int,
+                 job: BackgroundJob | None, progress: Progress | None) -> OptimisationProposal:
+    snap, distance, duration = state.snap, state.distance, state.duration
+    node_of = snap.node_of()
     step(progress, 97, "writing the proposal")
     new_routes = _new_routes(scope, snap, plan)
     after = {}
@@ -276,6 +295,22 @@ def routes_build_propose(*, scope: Scope, distributor_id: int, booker_ids: list[
         plan={"new_routes": new_routes, "booker_ids": [b for b, _name in snap.bookers], "cycle_weeks": cycle_weeks,
               "starts": snap.starts.isoformat()},
     )
+
+
+
+
+def routes_build_propose(*, scope: Scope, distributor_id: int, booker_ids: list[int], cycle_weeks: int,
+                         max_visits_per_day: int, time_limit: float = 60.0, seed: int = 0,
+                         job: BackgroundJob | None = None, progress: Progress | None = None) -> OptimisationProposal:
+    """Build day routes for the bookers and record them as a READY proposal (nothing else is written; see
+    proposal_accept). Deterministic for a seed when the assignment ends on its deterministic time budget
+    and the days converge (routing.periodic). Takes no locks. (The job runs the same three steps with the search
+    outside any transaction: routes_build_job.)"""
+    state = _build_read(scope, distributor_id=distributor_id, booker_ids=booker_ids, cycle_weeks=cycle_weeks,
+                        progress=progress)
+    plan = _build_search(state, cycle_weeks=cycle_weeks, max_visits_per_day=max_visits_per_day,
+                         time_limit=time_limit, seed=seed, progress=progress)
+    return _build_write(scope, state, plan, cycle_weeks=cycle_weeks, seed=seed, job=job, progress=progress)
 
 
 def _new_routes(scope: Scope, snap: BuildSnapshot, plan: RoutePlan) -> list[dict[str, Any]]:

@@ -5,18 +5,22 @@ Plain helpers over rows already read; the one query here is `outlet_infos`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
 from dms.core.errors import DomainError
+from dms.tenancy.context import tenant_scope
 from dms.tenancy.jobs import Progress
+from dms.tenancy.models import BackgroundJob
 from dms.tenancy.scope import Scope
 from routing.backend import Progress as SolverProgress
 
 from ..errors import PjpError
 from ..eta import DAY_KEYS
+from ..models import OptimisationProposal
+from ..selectors import proposal_for_job
 
 Point = tuple[float, float]
 Window = tuple[int, int]
@@ -138,3 +142,22 @@ def path_metrics(distance: Sequence[Sequence[int]], duration: Sequence[Sequence[
     metres = sum(int(distance[a][b]) for a, b in zip(nodes, nodes[1:], strict=False))
     travel = sum(int(duration[a][b]) for a, b in zip(nodes, nodes[1:], strict=False))
     return metres, travel + service_s * max(0, len(nodes) - 2)
+
+
+def propose_in_phases(scope: Scope, job: BackgroundJob, *, read: Callable[[], Any], search: Callable[[Any], Any],
+                      write: Callable[[Any, Any], OptimisationProposal]) -> dict[str, Any]:
+    """An optimisation job's work (job_run with transactional=False): `read` the snapshot in one tenant
+    transaction, `search` with no transaction open (minutes of CPU must not hold a snapshot or a pooled
+    connection), then `write` the proposal in a second transaction under the job's row lock. A proposal the job
+    already has (an earlier run that died before marking the job finished, or a redelivery racing this run) is
+    returned instead of writing another. The proposal records the route versions it was computed from, so
+    changes made during the search make it stale at acceptance."""
+    with tenant_scope(scope):
+        existing = proposal_for_job(scope=scope, job_id=job.pk)
+        state = read() if existing is None else None
+    if existing is None:
+        found = search(state)
+        with tenant_scope(scope):
+            BackgroundJob.objects.select_for_update().filter(pk=job.pk).first()
+            existing = proposal_for_job(scope=scope, job_id=job.pk) or write(state, found)
+    return {"proposal_id": existing.pk}

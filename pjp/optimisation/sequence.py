@@ -25,7 +25,7 @@ from dms.tenancy.jobs import Progress, job_create, job_run
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from routing.build import make_route
-from routing.model import Problem, Stop, Vehicle
+from routing.model import Problem, Solution, Stop, Vehicle
 from routing.sequence import PATIENCE, SECONDS
 from routing.solve import solve
 
@@ -33,7 +33,6 @@ from ..enums import ProposalKind
 from ..errors import PjpError
 from ..models import OptimisationProposal, PjpSlot, Route, RouteStop
 from ..planning import WEEKDAY_NAMES
-from ..selectors import proposal_for_job
 from ..services.common import tenant_policy
 from ..travel import travel_for, travel_model, travel_prefetch
 from .common import (
@@ -44,6 +43,7 @@ from .common import (
     metrics,
     metrics_entry,
     outlet_infos,
+    propose_in_phases,
     seconds,
     solver_progress,
     step,
@@ -143,18 +143,20 @@ def route_sequence_run(*, tenant_id: int, job_id: int) -> str:
                 prefetch = (route.distributor_id, route_snapshot(scope, route_id=route.pk).travel_points())
     if prefetch is not None:
         travel_prefetch(model=model, tenant_id=tenant_id, distributor_id=prefetch[0], points=prefetch[1])
-    return job_run(tenant_id=tenant_id, job_id=job_id, work=route_sequence_job)
+    return job_run(tenant_id=tenant_id, job_id=job_id, work=route_sequence_job, transactional=False)
 
 
 def route_sequence_job(scope: Scope, job: BackgroundJob, progress: Progress) -> dict[str, Any]:
-    """job_run's work. A run that committed its proposal but died before the job was marked finished
-    left the proposal behind: a second run returns it instead of making another."""
-    existing = proposal_for_job(scope=scope, job_id=job.pk)
-    if existing is None:
-        existing = route_sequence_propose(scope=scope, route_id=job.params["route_id"],
-                                          time_limit=job.params["time_limit"], seed=job.params["seed"], job=job,
-                                          progress=progress)
-    return {"proposal_id": existing.pk}
+    """job_run's work, outside a transaction: read, search with no transaction open, write (propose_in_phases).
+    A run that committed its proposal but died before the job was marked finished left the proposal behind: a
+    second run returns it instead of making another."""
+    p = job.params
+    return propose_in_phases(
+        scope, job,
+        read=lambda: _sequence_read(scope, p["route_id"], progress),
+        search=lambda state: _sequence_search(state, time_limit=p["time_limit"], seed=p["seed"], progress=progress),
+        write=lambda state, solution: _sequence_write(scope, state, solution, seed=p["seed"], job=job,
+                                                      progress=progress))
 
 
 def _matrices(scope: Scope, snap: RouteSnapshot) -> tuple[list[list[int]], list[list[int]]]:
@@ -172,12 +174,18 @@ def _matrices(scope: Scope, snap: RouteSnapshot) -> tuple[list[list[int]], list[
     return full(distance), full(duration)
 
 
-def route_sequence_propose(*, scope: Scope, route_id: int, time_limit: float = 5.0, seed: int = 0,
-                           job: BackgroundJob | None = None, progress: Progress | None = None) -> OptimisationProposal:
-    """Order the route's stops and record the result as a READY proposal (the route itself is not touched;
-    see proposal_accept). Deterministic for a seed when the search ends on its patience before the time
-    limit (routing.sequence.PATIENCE), which it does on a day-sized route. Takes no locks: a route changed
-    meanwhile makes the proposal stale at acceptance."""
+@dataclass(frozen=True)
+class _SequenceState:
+    """What the search needs, read in the first transaction."""
+
+    snap: RouteSnapshot
+    problem: Problem
+    vehicle: Vehicle
+    all_stops: dict[int, Stop]
+    reasons: dict[int, str]
+
+
+def _sequence_read(scope: Scope, route_id: int, progress: Progress | None) -> _SequenceState:
     step(progress, 1, "reading the route")
     snap = route_snapshot(scope, route_id=route_id)
     route = snap.route
@@ -206,20 +214,29 @@ def route_sequence_propose(*, scope: Scope, route_id: int, time_limit: float = 5
                       shift=(seconds(route.work_start), seconds(route.work_end)))
     problem = Problem(distance=distance, duration=duration, stops=tuple(solver_stops), vehicles=(vehicle,),
                       name=f"route {route.code}")
-    started = time.perf_counter()
-    solution = solve(problem, time_limit=time_limit, seed=seed, progress=solver_progress(progress),
-                     patience=PATIENCE, formats=SECONDS, workers=settings.ROUTING_WORKERS)
-    logger.info("route %s: %s stops sequenced in %.2f s (%s), %s dropped", route.code, len(solver_stops),
-                time.perf_counter() - started, solution.solver, len(solution.dropped))
-    reasons.update({int(d.stop_id): d.reason for d in solution.dropped})
+    return _SequenceState(snap=snap, problem=problem, vehicle=vehicle, all_stops=all_stops, reasons=reasons)
 
+
+def _sequence_search(state: _SequenceState, *, time_limit: float, seed: int, progress: Progress | None) -> Solution:
+    started = time.perf_counter()
+    solution = solve(state.problem, time_limit=time_limit, seed=seed, progress=solver_progress(progress),
+                     patience=PATIENCE, formats=SECONDS, workers=settings.ROUTING_WORKERS)
+    logger.info("route %s: %s stops sequenced in %.2f s (%s), %s dropped", state.snap.route.code,
+                len(state.problem.stops), time.perf_counter() - started, solution.solver, len(solution.dropped))
+    return solution
+
+
+def _sequence_write(scope: Scope, state: _SequenceState, solution: Solution, *, seed: int,
+                    job: BackgroundJob | None, progress: Progress | None) -> OptimisationProposal:
+    snap, route, all_stops = state.snap, state.snap.route, state.all_stops
+    reasons = {**state.reasons, **{int(d.stop_id): d.reason for d in solution.dropped}}
     step(progress, 97, "writing the proposal")
     sequenced = [int(pk) for r in solution.routes for pk in r.stop_ids]
     order = sequenced + [s.outlet.pk for s in snap.active if s.outlet.pk in reasons]
 
     def measure(pks: Sequence[int]) -> dict[str, Any]:
         located = [all_stops[pk] for pk in pks if pk in all_stops]
-        timed = make_route(problem, vehicle, located)
+        timed = make_route(state.problem, state.vehicle, located)
         unplaced = sum(s.service_s for s in snap.active if s.outlet.point is None)
         return metrics_entry(code=route.code, stops=len(pks), distance_m=timed.distance,
                              duration_s=timed.duration + unplaced)
@@ -233,6 +250,18 @@ def route_sequence_propose(*, scope: Scope, route_id: int, time_limit: float = 5
         diff=_diff(snap, order, reasons),
         plan={"routes": {key: order}, "weekday": snap.weekday},
     )
+
+
+def route_sequence_propose(*, scope: Scope, route_id: int, time_limit: float = 5.0, seed: int = 0,
+                           job: BackgroundJob | None = None, progress: Progress | None = None) -> OptimisationProposal:
+    """Order the route's stops and record the result as a READY proposal (the route itself is not touched;
+    see proposal_accept). Deterministic for a seed when the search ends on its patience before the time
+    limit (routing.sequence.PATIENCE), which it does on a day-sized route. Takes no locks: a route changed
+    meanwhile makes the proposal stale at acceptance. (The job runs the same three steps with the search outside
+    any transaction: route_sequence_job.)"""
+    state = _sequence_read(scope, route_id, progress)
+    solution = _sequence_search(state, time_limit=time_limit, seed=seed, progress=progress)
+    return _sequence_write(scope, state, solution, seed=seed, job=job, progress=progress)
 
 
 def _diff(snap: RouteSnapshot, order: list[int], reasons: dict[int, str]) -> list[dict[str, Any]]:
