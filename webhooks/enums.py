@@ -10,6 +10,13 @@ class EventType(models.TextChoices):
     PRIMARY_ORDER_CLOSED = "primary_order.closed", "Primary order closed"
     DISPATCH_ADVICE_ISSUED = "dispatch_advice.issued", "Dispatch advice issued"
     GOODS_RECEIVED = "goods_receipt.recorded", "Goods received (GRN recorded)"
+    # Sent only by "send a test event" to the one endpoint asked; never emitted, never subscribed to.
+    ENDPOINT_TEST = "webhook.test", "Test event"
+
+
+def subscribable_event_types() -> list[str]:
+    """The values an endpoint may list in `event_types` (every EventType except the test event)."""
+    return [value for value in EventType.values if value != EventType.ENDPOINT_TEST]
 
 
 class DeliveryStatus(models.TextChoices):

@@ -22,6 +22,11 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
+def new_msg_id() -> str:
+    """A Standard Webhooks message id: the same for every delivery and retry of one event."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
 def emit(*, scope: Scope, event_type: EventType | str, data: dict[str, Any],
          distributor_id: int | None = None) -> OutboxEvent:
     """Record `event_type` with `data` for every subscribed endpoint of the scope's tenant. Call it inside the
@@ -29,9 +34,11 @@ def emit(*, scope: Scope, event_type: EventType | str, data: dict[str, Any],
     deliveries are enqueued after the commit; the re-drive beat task catches any enqueue that is lost."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("webhooks.emit must run inside the transaction of the change it reports")
+    if str(event_type) == EventType.ENDPOINT_TEST:
+        raise ValueError("the test event is sent by services.endpoint_send_test, never emitted")
     now = timezone.now()
     event = OutboxEvent.objects.create(
-        msg_id=f"msg_{uuid.uuid4().hex}", event_type=str(event_type), distributor_id=distributor_id,
+        msg_id=new_msg_id(), event_type=str(event_type), distributor_id=distributor_id,
         payload={"type": str(event_type), "timestamp": now.isoformat(), "data": _jsonable(data)})
     endpoints = [e for e in WebhookEndpoint.objects.filter(tenant_id=scope.tenant_id, active=True)
                  if e.wants(str(event_type))]
