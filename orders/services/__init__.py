@@ -15,8 +15,11 @@ from .primary import (
     LineDecision,
     PrimaryLine,
     primary_order_cancel,
+    primary_order_close,
     primary_order_create,
     primary_order_decide,
+    primary_order_mark_dispatched,
+    primary_order_mark_received,
     primary_order_submit,
     primary_order_update_lines,
 )
@@ -31,6 +34,12 @@ from .staff import (
     order_edit,
     order_release_hold,
     order_release_hold_many,
+)
+from .suggest import (
+    SuggestedDraft,
+    SuggestedLine,
+    primary_order_create_suggested,
+    primary_order_suggest,
 )
 
 __all__ = [
@@ -57,8 +66,15 @@ __all__ = [
     "order_release_hold",
     "order_release_hold_many",
     "primary_order_cancel",
+    "primary_order_close",
     "primary_order_create",
     "primary_order_decide",
+    "primary_order_mark_dispatched",
+    "primary_order_mark_received",
     "primary_order_submit",
     "primary_order_update_lines",
+    "SuggestedDraft",
+    "SuggestedLine",
+    "primary_order_create_suggested",
+    "primary_order_suggest",
 ]

@@ -1,8 +1,12 @@
 """Primary orders (DESIGN §3): the distributor drafts, edits and submits an order to the manufacturer, or cancels
-it; the manufacturer decides every line of a submitted order at once. Dispatch and receipt belong to `dispatch`.
+it; the manufacturer decides every line of a submitted order at once. Dispatch and receipt belong to `dispatch`,
+which moves the order on through the transitions at the end of this module (dispatched, received, closed).
 
 Locks (taken in this order, see orders/locks.py): the distributor row (only to number a new order), then the
 primary order row; lines change only under their order's lock.
+
+Submitting, cancelling, deciding and closing emit a webhook (webhooks.events.emit) in the transaction of the
+change, with orders.webhook_payloads.primary_order_payload as its data.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from dms.core.transitions import transition
 from dms.tenancy.enums import ActorKind, Role
 from dms.tenancy.models import Distributor, Tenant
 from dms.tenancy.scope import Scope
+from webhooks.enums import EventType
+from webhooks.events import emit
 
 from .. import selectors, selectors_primary
 from ..enums import PrimaryOrderStatus as Status
 from ..errors import OrderError
 from ..locks import lock_primary_orders
 from ..models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
+from ..webhook_payloads import primary_order_payload
 from .common import MAX_LINES, add_error, raise_field_errors
 
 NOTE_MAX = 500
@@ -35,6 +42,9 @@ REASON_MAX = 300
 NUMBER_PREFIX = "PO-"
 # Who may decide a submitted order: the manufacturer's systems (API keys) and its admins.
 DECIDERS = frozenset({Role.MANUFACTURER_SYSTEM, Role.MANUFACTURER_ADMIN})
+# Who may close a received order (after a shortage or damage is settled): either side, never an analyst.
+CLOSERS = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF, Role.MANUFACTURER_SYSTEM,
+                     Role.MANUFACTURER_ADMIN})
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,11 @@ def _transition(scope: Scope, order: PrimaryOrder, to: str, reason: str = "",
                 detail: dict[str, Any] | None = None) -> PrimaryOrder:
     return transition(order, to=to, actor=scope.actor, reason=reason[:REASON_MAX], event_model=PrimaryOrderEvent,
                       event_fk="order", distributor_id=order.distributor_id, detail=detail or {})
+
+
+def _emit(scope: Scope, order: PrimaryOrder, event_type: EventType, reason: str = "") -> None:
+    emit(scope=scope, event_type=event_type, data=primary_order_payload(scope=scope, order=order, reason=reason),
+         distributor_id=order.distributor_id)
 
 
 def _require_status(order: PrimaryOrder, status: str, target: str) -> None:
@@ -242,7 +257,9 @@ def primary_order_submit(*, scope: Scope, order_id: int, reason: str = "") -> Pr
     _require_status(order, Status.DRAFT, Status.SUBMITTED)
     order.submitted_at = timezone.now()
     order.save(update_fields=["submitted_at"])
-    return _transition(scope, order, Status.SUBMITTED, reason)
+    _transition(scope, order, Status.SUBMITTED, reason)
+    _emit(scope, order, EventType.PRIMARY_ORDER_SUBMITTED, reason)
+    return order
 
 
 @transaction.atomic
@@ -257,7 +274,9 @@ def primary_order_cancel(*, scope: Scope, order_id: int, reason: str) -> Primary
         raise_field_errors({"reason": [f"A reason has at most {REASON_MAX} characters."]}, "")
     if order.status == Status.CANCELLED:
         return order
-    return _transition(scope, order, Status.CANCELLED, reason)
+    _transition(scope, order, Status.CANCELLED, reason)
+    _emit(scope, order, EventType.PRIMARY_ORDER_CANCELLED, reason)
+    return order
 
 
 # --- the manufacturer's side ------------------------------------------------------------------------------------
@@ -337,4 +356,52 @@ def primary_order_decide(*, scope: Scope, order_id: int, decisions: Sequence[Lin
     detail = {"total_approved": str(order.total_approved),
               "lines": [{"line_no": line.line_no, "sku_id": line.sku_id, "ordered_cases": line.ordered_cases,
                          "approved_cases": line.approved_cases} for line in lines]}
-    return _transition(scope, order, to, reason, detail)
+    _transition(scope, order, to, reason, detail)
+    _emit(scope, order, EventType.PRIMARY_ORDER_DECIDED, reason)
+    return order
+
+
+# --- dispatch and receipt (called by dispatch.services) -----------------------------------------------------------
+
+@transaction.atomic
+def primary_order_mark_dispatched(*, scope: Scope, order_id: int, reason: str = "",
+                                  detail: dict[str, Any] | None = None) -> PrimaryOrder:
+    """Approved or partially approved -> dispatched, when the manufacturer's dispatch advice is issued
+    (dispatch.services.advice_issue, which holds the distributor's and the order's locks already). Idempotent: a
+    dispatched order stays as it is. Takes the order's lock. The DA's own webhook reports it, so none here."""
+    order = _locked(scope, order_id)
+    if order.status == Status.DISPATCHED:
+        return order
+    return _transition(scope, order, Status.DISPATCHED, reason, detail)
+
+
+@transaction.atomic
+def primary_order_mark_received(*, scope: Scope, order_id: int, reason: str = "",
+                                detail: dict[str, Any] | None = None) -> PrimaryOrder:
+    """Dispatched -> received, when the distributor records the goods receipt (dispatch.services.receipt_record).
+    Idempotent: a received order stays as it is. Takes the order's lock. The GRN's webhook reports it."""
+    order = _locked(scope, order_id)
+    if order.status == Status.RECEIVED:
+        return order
+    return _transition(scope, order, Status.RECEIVED, reason, detail)
+
+
+@transaction.atomic
+def primary_order_close(*, scope: Scope, order_id: int, reason: str,
+                        detail: dict[str, Any] | None = None) -> PrimaryOrder:
+    """Received -> closed, with a reason (required): automatically when the goods arrived exactly as dispatched,
+    else by the distributor or the manufacturer once the shortage or damage is settled. Emits
+    primary_order.closed. Idempotent: a closed order stays as it is. Takes the order's lock."""
+    order = _locked(scope, order_id)
+    if scope.actor.kind != ActorKind.SYSTEM and scope.role not in CLOSERS:
+        raise DomainError("permission_denied", "Your role may not close primary orders.", status_code=403)
+    reason = (reason or "").strip()
+    if not reason:
+        raise_field_errors({"reason": ["Say why the order is closed (how the receipt was settled)."]}, "")
+    if len(reason) > REASON_MAX:
+        raise_field_errors({"reason": [f"A reason has at most {REASON_MAX} characters."]}, "")
+    if order.status == Status.CLOSED:
+        return order
+    _transition(scope, order, Status.CLOSED, reason, detail)
+    _emit(scope, order, EventType.PRIMARY_ORDER_CLOSED, reason)
+    return order
