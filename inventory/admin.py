@@ -1,6 +1,7 @@
 """The inventory admin: warehouses (distributor editors keep them), stock balances and the movement history
 (read-only: stock changes only through the services), and an "Adjust stock" action on balances that asks for the
-signed quantity and the reason on an intermediate page and calls stock_adjust for each selected balance.
+signed quantity and the reason on an intermediate page and calls stock_adjust for each selected balance. Stock
+norms (cover days, safety and minimum order per SKU, read by the suggested primary order) are edited in the list.
 
 Querysets come from the scoped managers, so another tenant's or distributor's rows are a 404.
 """
@@ -20,7 +21,7 @@ from dms.core.errors import DomainError
 from dms.tenancy.admin_base import DISTRIBUTOR_EDITORS, DistributorOwnedAdmin, request_role
 from dms.tenancy.scope import Scope
 
-from .models import StockBalance, StockMovement, Warehouse
+from .models import StockBalance, StockMovement, StockNorm, Warehouse
 from .services import stock_adjust
 
 MAX_ADJUST = 50  # balances adjusted by one action
@@ -61,6 +62,46 @@ class WarehouseAdmin(DistributorOwnedAdmin):
     list_display = ["code", "name", "active", "is_default"]
     list_filter = ["active", "is_default"]
     search_fields = ["code", "name"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"scope_distributor_id": _scope(request).single_distributor_id})
+
+
+class StockNormForm(forms.ModelForm):
+    """Checks one norm per distributor and SKU here, for the reason WarehouseForm gives."""
+
+    scope_distributor_id: ClassVar[int | None] = None
+
+    class Meta:
+        model = StockNorm
+        fields = ["distributor", "sku", "target_cover_days", "safety_cases", "min_order_cases"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        distributor = data.get("distributor")
+        distributor_id = (distributor.pk if distributor is not None else None) or self.instance.distributor_id \
+            or self.scope_distributor_id
+        sku = data.get("sku")
+        if distributor_id is not None and sku is not None and StockNorm.objects.filter(
+                distributor_id=distributor_id, sku_id=sku.pk).exclude(pk=self.instance.pk).exists():
+            self.add_error("sku", "This distributor has a norm for this SKU already; change that one.")
+        return data
+
+
+@admin.register(StockNorm)
+class StockNormAdmin(DistributorOwnedAdmin):
+    """Norms per SKU, edited in the list. A SKU without a norm is planned with DEFAULT_COVER_DAYS, no safety
+    stock and no minimum order; deleting a norm returns the SKU to those defaults."""
+
+    form = StockNormForm
+    list_display = ["sku", "target_cover_days", "safety_cases", "min_order_cases", "updated_at"]
+    list_editable = ["target_cover_days", "safety_cases", "min_order_cases"]
+    list_select_related = ["sku"]
+    search_fields = ["sku__code", "sku__name"]
+    autocomplete_fields = ["sku"]
+    ordering = ["distributor__code", "sku__code"]
+    delete_roles = DISTRIBUTOR_EDITORS
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)

@@ -4,10 +4,15 @@ A stock change is one StockMovement row plus an F() update of its StockBalance r
 under the balance row's lock (inventory.locks). Quantities are units, never cases. The balance's check constraints
 (`on_hand >= reserved >= 0`) are the last line of defence against overselling; `ledger_mismatches` proves that
 every balance equals the sum of its movements.
+
+Stock norms say how much stock a distributor should hold of a SKU (days of cover over its recent sales, plus a
+safety stock, with a minimum order); the suggested primary order (orders.services.suggest) reads them. A SKU with
+no norm is planned with the defaults below.
 """
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -96,3 +101,30 @@ class StockBalance(DistributorModel):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+# Defaults of the suggested primary order for a SKU with no StockNorm, and the sales history it averages over.
+DEFAULT_COVER_DAYS = 14
+SALES_WINDOW_DAYS = 28
+
+
+class StockNorm(DistributorModel):
+    """How much of a SKU the distributor aims to hold: `target_cover_days` of its average daily sales, plus
+    `safety_cases`; a suggested order of the SKU, when there is one, is at least `min_order_cases`."""
+
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    target_cover_days = models.PositiveIntegerField(default=DEFAULT_COVER_DAYS, validators=[MinValueValidator(1)],
+                                                    help_text="days of average sales to hold")
+    safety_cases = models.PositiveIntegerField(default=0, help_text="cases held on top of the cover")
+    min_order_cases = models.PositiveIntegerField(default=0, help_text="the smallest order of this SKU worth "
+                                                                       "placing (0: no minimum)")
+
+    class Meta:
+        ordering = ["distributor", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "sku"], name="stocknorm_sku_uniq"),
+            models.CheckConstraint(condition=Q(target_cover_days__gte=1), name="stocknorm_cover_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"norm of SKU {self.sku_id}: {self.target_cover_days} days + {self.safety_cases} cases"

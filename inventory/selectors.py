@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 
+from catalog.selectors import sku_list
 from dms.core.errors import NotFound
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import distributor_list
 
-from .models import StockBalance, StockMovement, Warehouse
+from .models import StockBalance, StockMovement, StockNorm, Warehouse
 
 
 def warehouse_get(*, scope: Scope, pk: int) -> Warehouse:
@@ -26,10 +29,27 @@ def warehouse_list(*, scope: Scope, distributor_id: int | None = None) -> QueryS
     return qs if distributor_id is None else qs.filter(distributor_id=distributor_id)
 
 
-def balance_list(*, scope: Scope, warehouse_id: int | None = None) -> QuerySet[StockBalance]:
-    """Balances with their SKU and warehouse, and `available_units` (on hand less reserved)."""
-    qs = (scope.filter(StockBalance.objects.select_related("sku", "warehouse"))
+def stock_filter_check(*, scope: Scope, distributor_id: int | None = None, warehouse_id: int | None = None,
+                       sku_id: int | None = None) -> None:
+    """NotFound when a distributor, warehouse or SKU named in a filter is missing or outside the scope (another
+    tenant's, a sibling distributor's): both answer 404 alike."""
+    if distributor_id is not None and not distributor_list(scope=scope).filter(pk=distributor_id).exists():
+        raise NotFound("Distributor not found.")
+    if warehouse_id is not None:
+        warehouse_get(scope=scope, pk=warehouse_id)
+    if sku_id is not None and not sku_list(scope=scope).filter(pk=sku_id).exists():
+        raise NotFound("SKU not found.")
+
+
+def balance_list(*, scope: Scope, warehouse_id: int | None = None, distributor_id: int | None = None,
+                 sku_id: int | None = None) -> QuerySet[StockBalance]:
+    """Balances with their SKU, warehouse and distributor, and `available_units` (on hand less reserved)."""
+    qs = (scope.filter(StockBalance.objects.select_related("sku", "warehouse", "distributor"))
           .annotate(available_units=F("on_hand") - F("reserved")).order_by("warehouse_id", "sku_id"))
+    if distributor_id is not None:
+        qs = qs.filter(distributor_id=distributor_id)
+    if sku_id is not None:
+        qs = qs.filter(sku_id=sku_id)
     return qs if warehouse_id is None else qs.filter(warehouse_id=warehouse_id)
 
 
@@ -37,12 +57,47 @@ def balance_get(*, scope: Scope, warehouse_id: int, sku_id: int) -> StockBalance
     return scope.filter(StockBalance.objects.filter(warehouse_id=warehouse_id, sku_id=sku_id)).first()
 
 
-def movement_list(*, scope: Scope, warehouse_id: int | None = None, sku_id: int | None = None
-                  ) -> QuerySet[StockMovement]:
+def movement_list(*, scope: Scope, warehouse_id: int | None = None, sku_id: int | None = None,
+                  distributor_id: int | None = None, since: datetime | None = None) -> QuerySet[StockMovement]:
+    """Movements oldest first, with SKU and warehouse; `since` keeps those created at or after it."""
     qs = scope.filter(StockMovement.objects.select_related("sku", "warehouse")).order_by("created_at", "id")
     if warehouse_id is not None:
         qs = qs.filter(warehouse_id=warehouse_id)
+    if distributor_id is not None:
+        qs = qs.filter(distributor_id=distributor_id)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
     return qs if sku_id is None else qs.filter(sku_id=sku_id)
+
+
+@dataclass(frozen=True)
+class StockPosition:
+    """A distributor's stock of one SKU over all its warehouses, in units."""
+
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def stock_position_by_sku(*, scope: Scope, distributor_id: int) -> dict[int, StockPosition]:
+    """sku_id -> the distributor's on hand and reserved units summed over its warehouses (inactive ones too: their
+    stock is still the distributor's). SKUs with no balance row are left out. One query."""
+    rows = (scope.filter(StockBalance.objects.filter(distributor_id=distributor_id)).values("sku_id")
+            .annotate(on_hand_sum=Sum("on_hand"), reserved_sum=Sum("reserved")).order_by("sku_id"))
+    return {row["sku_id"]: StockPosition(int(row["on_hand_sum"]), int(row["reserved_sum"])) for row in rows}
+
+
+def stock_norm_list(*, scope: Scope, distributor_id: int | None = None) -> QuerySet[StockNorm]:
+    qs = scope.filter(StockNorm.objects.select_related("sku")).order_by("distributor_id", "sku__code")
+    return qs if distributor_id is None else qs.filter(distributor_id=distributor_id)
+
+
+def stock_norm_by_sku(*, scope: Scope, distributor_id: int) -> dict[int, StockNorm]:
+    """sku_id -> the distributor's norm for it. One query."""
+    return {norm.sku_id: norm for norm in scope.filter(StockNorm.objects.filter(distributor_id=distributor_id))}
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,9 @@
-"""inventory/urls.py: filled in by issue 5."""
+"""/api/v1/inventory/: the signed-in user's stock (a distributor user's own distributor only)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("stock/", apis.StockBalanceListApi.as_view(), name="stock-list"),
+]

@@ -26,9 +26,9 @@ from django.utils.html import format_html
 
 from dms.core.errors import DomainError
 from dms.tenancy.admin_base import (
-    ALL_ADMIN_VIEWERS,
     DISTRIBUTOR_EDITORS,
     DistributorOwnedAdmin,
+    RoleInline,
     ServiceRefused,
     VersionedChangeForm,
     request_role,
@@ -89,20 +89,6 @@ class BookerFilter(admin.SimpleListFilter):
 
 # --- inlines ---------------------------------------------------------------------------------------------------
 
-class RoleInline(admin.TabularInline):
-    """Inline permissions follow the membership role, like TenantAdmin (not Django's per-model ones)."""
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in ALL_ADMIN_VIEWERS
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderLineForm(forms.ModelForm):

@@ -1,9 +1,9 @@
 """/api/v1/orders/: secondary orders for distributor staff and manufacturers; primary/: the distributor's primary
-orders."""
+orders; primary/suggestion/: the suggested primary order and a draft made from it."""
 
 from django.urls import path
 
-from . import apis, apis_primary
+from . import apis, apis_primary, apis_suggest
 
 urlpatterns = [
     path("", apis.OrderListApi.as_view(), name="order-list"),
@@ -17,4 +17,7 @@ urlpatterns = [
     path("primary/<int:order_id>/", apis_primary.PrimaryOrderDetailApi.as_view(), name="primary-order-detail"),
     path("primary/<int:order_id>/submit/", apis_primary.PrimaryOrderSubmitApi.as_view(), name="primary-order-submit"),
     path("primary/<int:order_id>/cancel/", apis_primary.PrimaryOrderCancelApi.as_view(), name="primary-order-cancel"),
+    path("primary/suggestion/", apis_suggest.PrimaryOrderSuggestionApi.as_view(), name="primary-order-suggestion"),
+    path("primary/suggestion/draft/", apis_suggest.PrimaryOrderSuggestionDraftApi.as_view(),
+         name="primary-order-suggestion-draft"),
 ]

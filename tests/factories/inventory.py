@@ -7,8 +7,8 @@ from typing import Any
 
 from catalog.models import Sku
 from dms.tenancy.models import Distributor
-from inventory.models import StockBalance, StockMovement, Warehouse
-from inventory.services import stock_receive
+from inventory.models import StockBalance, StockMovement, StockNorm, Warehouse
+from inventory.services import stock_allocate, stock_receive
 from tests.factories.catalog import _in_tenant
 
 _seq = itertools.count(1)
@@ -32,3 +32,14 @@ def balance_of(warehouse: Warehouse, sku: Sku) -> tuple[int, int]:
     with _in_tenant(warehouse.tenant_id):
         row = StockBalance.objects.filter(warehouse_id=warehouse.pk, sku_id=sku.pk).first()
         return (row.on_hand, row.reserved) if row is not None else (0, 0)
+
+
+def allocate(warehouse: Warehouse, sku: Sku, qty: int) -> None:
+    """Reserve `qty` units of `sku` in `warehouse` (all of them, or the call fails)."""
+    with _in_tenant(warehouse.tenant_id) as scope:
+        stock_allocate(scope=scope, warehouse_id=warehouse.pk, lines=[(sku.pk, qty)], all_or_nothing=True)
+
+
+def make_stock_norm(distributor: Distributor, sku: Sku, **kw: Any) -> StockNorm:
+    with _in_tenant(distributor.tenant_id):
+        return StockNorm.objects.create(**{"distributor": distributor, "sku": sku, "target_cover_days": 14, **kw})
