@@ -161,9 +161,20 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Nightly: change-feed rows older than the retention (mobile pull cursors behind them answer 410).
     "mobile-prune-sync-changes": {"task": "mobile.tasks.prune_sync_changes", "schedule": crontab(minute=40, hour=3)},
+    # Every minute: webhook deliveries whose enqueue was lost, retries that are due, deliveries of a dead worker.
+    "webhooks-redrive": {"task": "webhooks.tasks.redrive_webhooks", "schedule": crontab()},
 }
 # How long mobile pull cursors stay valid (change-feed retention); a device may be offline 3 days (DESIGN §9).
 SYNC_CHANGE_RETENTION_DAYS = env.int("SYNC_CHANGE_RETENTION_DAYS", default=7)
+
+# Outbound webhooks (webhooks/conf.py has the retry schedule). Private and loopback endpoint addresses are refused
+# unless WEBHOOKS_ALLOW_PRIVATE_URLS (a receiver on the same private network); plain http unless WEBHOOKS_ALLOW_HTTP.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+WEBHOOK_TIMEOUT = (env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0), env.float("WEBHOOK_READ_TIMEOUT", default=10.0))
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -28,6 +28,27 @@ def request_role(request: HttpRequest) -> str | None:
     return scope.role if scope is not None else None
 
 
+class RoleInline(admin.TabularInline):
+    """Inline permissions follow the membership role, like TenantAdmin (not Django's per-model ones). Read-only
+    unless a subclass names `edit_roles`; visible to `view_roles`."""
+
+    extra = 0
+    view_roles: ClassVar[frozenset[Role]] = ALL_ADMIN_VIEWERS
+    edit_roles: ClassVar[frozenset[Role]] = frozenset()
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request_role(request) in self.view_roles
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request_role(request) in self.edit_roles
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request_role(request) in self.edit_roles
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request_role(request) in self.edit_roles
+
+
 class TenantAdmin(admin.ModelAdmin):
     view_roles: ClassVar[frozenset[str]] = ALL_ADMIN_VIEWERS
     edit_roles: ClassVar[frozenset[str]] = MANUFACTURER_EDITORS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest
 
 from dms.core.errors import DomainError
 from dms.tenancy.admin_base import (
-    ALL_ADMIN_VIEWERS,
     DISTRIBUTOR_EDITORS,
     request_role,
 )
@@ -89,20 +88,3 @@ class PlanStatusFilter(admin.SimpleListFilter):
 
 # --- inlines ------------------------------------------------------------------------------------------
 
-class RoleInline(admin.TabularInline):
-    """Inline permissions follow the membership role, like TenantAdmin (not Django's per-model ones)."""
-
-    view_roles: ClassVar[frozenset[Role]] = ALL_ADMIN_VIEWERS
-    edit_roles: ClassVar[frozenset[Role]] = READ_ONLY
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.view_roles
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request_role(request) in self.edit_roles

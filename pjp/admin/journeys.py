@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from dms.tenancy.admin_base import (
     DistributorOwnedAdmin,
+    RoleInline,
 )
 
 from ..admin_views import (
@@ -21,7 +22,7 @@ from ..admin_views import (
 )
 from ..enums import ProposalKind
 from ..models import DailyJourney, JourneyNotification, OptimisationProposal, Visit
-from .common import READ_ONLY, BookerFilter, JourneyBookerFilter, RoleInline, _tz, _with_tz
+from .common import READ_ONLY, BookerFilter, JourneyBookerFilter, _tz, _with_tz
 
 # --- journeys, visits, notifications, proposals: read-only --------------------------------------------
 

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from dms.core.errors import DomainError
 from dms.tenancy.admin_base import (
     DistributorOwnedAdmin,
+    RoleInline,
 )
 
 from ..admin_views import (
@@ -28,7 +29,7 @@ from ..enums import Weekday
 from ..models import Pjp, PjpSlot
 from ..services import pjp_publish
 from ..services.common import tenant_policy
-from .common import READ_ONLY, BookerFilter, PlanStatusFilter, RoleInline, _domain_to_http, _may_edit, _scope
+from .common import READ_ONLY, BookerFilter, PlanStatusFilter, _domain_to_http, _may_edit, _scope
 from .routes import _form_errors
 
 # --- plans --------------------------------------------------------------------------------------------

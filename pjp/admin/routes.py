@@ -19,6 +19,7 @@ from dms.core.errors import DomainError
 from dms.tenancy.admin_base import (
     DISTRIBUTOR_EDITORS,
     DistributorOwnedAdmin,
+    RoleInline,
     ServiceRefused,
     VersionedChangeForm,
 )
@@ -38,7 +39,7 @@ from ..errors import PjpError
 from ..models import Route, RouteStop
 from ..services import route_create, route_set_stops, route_update
 from ..services.routes import ROUTE_FIELDS
-from .common import REFUSED, STOP_FIELD, UNSEQUENCED, RoleInline, _domain_to_http, _may_edit, _scope
+from .common import REFUSED, STOP_FIELD, UNSEQUENCED, _domain_to_http, _may_edit, _scope
 
 
 class RouteStopForm(forms.ModelForm):

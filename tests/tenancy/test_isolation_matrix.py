@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
@@ -19,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from catalog.models import PriceList, Scheme, SchemeSlab, TaxRate
+from dispatch.models import DispatchAdvice, DispatchAdviceLine, DispatchBatch, GoodsReceipt, GoodsReceiptLine
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
@@ -39,6 +41,7 @@ from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
 from tests.factories.catalog import make_brand, make_outlet, make_sku
+from webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 OTHER = "VICTIMB"  # on every object of tenant B: no principal of tenant A may ever see it
 SIBLING = "VICTIMSIB"  # on objects of distributor A2: A1's users may not see it; A's manufacturer may
@@ -54,6 +57,7 @@ class Route:
     methods: tuple[str, ...] = ("get",)
     device_only: bool = False
     query: tuple[tuple[str, str], ...] = ()
+    victim_query: tuple[tuple[str, str], ...] = ()  # (query parameter, victim key): filled with the victim's pk
 
 
 ROUTES: dict[str, Route] = {
@@ -109,6 +113,30 @@ ROUTES: dict[str, Route] = {
     "manufacturer-primary-order-list": Route(),
     "manufacturer-primary-order-detail": Route("order_id", "primary_order"),
     "manufacturer-primary-order-decision": Route("order_id", "primary_order", methods=("post",)),
+    "primary-order-suggestion": Route(victim_query=(("distributor_id", "distributor"),)),
+    "primary-order-suggestion-draft": Route(methods=("post",), victim_query=(("distributor_id", "distributor"),)),
+    "manufacturer-sell-through": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31"))),
+    "manufacturer-stock-list": Route(),
+    "manufacturer-stock-movements": Route(),
+    "stock-list": Route(),
+    "dispatch-advice-list": Route(),
+    "dispatch-advice-detail": Route("advice_id", "dispatch_advice"),
+    "dispatch-advice-receipt": Route("advice_id", "dispatch_advice", methods=("post",)),
+    "dispatch-receipt-list": Route(),
+    "dispatch-receipt-detail": Route("receipt_id", "goods_receipt"),
+    "dispatch-primary-order-close": Route("order_id", "primary_order", methods=("post",)),
+    "manufacturer-dispatch-advice-issue": Route("order_id", "primary_order", methods=("post",)),
+    "manufacturer-dispatch-advice-list": Route(),
+    "manufacturer-dispatch-advice-detail": Route("advice_id", "dispatch_advice"),
+    "manufacturer-goods-receipt-list": Route(),
+    "manufacturer-goods-receipt-detail": Route("receipt_id", "goods_receipt"),
+    "webhook-endpoint-list": Route(),
+    "webhook-endpoint-detail": Route("endpoint_id", "webhook_endpoint", methods=("get", "patch", "delete")),
+    "webhook-endpoint-rotate-secret": Route("endpoint_id", "webhook_endpoint", methods=("post",)),
+    "webhook-endpoint-test": Route("endpoint_id", "webhook_endpoint", methods=("post",)),
+    "webhook-delivery-list": Route(),
+    "webhook-delivery-detail": Route("delivery_id", "webhook_delivery"),
+    "webhook-delivery-retry": Route("delivery_id", "webhook_delivery", methods=("post",)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
@@ -135,7 +163,8 @@ def test_every_route_is_in_the_matrix():
 
 
 # Tenant master data that every user of the tenant may read: marked only in the other tenant.
-TENANT_LEVEL = {"brand", "sku", "tax_rate", "api_key"}
+TENANT_LEVEL = {"brand", "sku", "tax_rate", "api_key", "webhook_endpoint", "webhook_delivery"}
+TENANT_LEVEL_MODELS = {"brand", "sku", "taxrate", "apikey", "webhookendpoint", "webhookdelivery"}
 
 
 def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict[str, Any]:
@@ -171,7 +200,50 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         objs.update(_mark_pjp(distributor, marker, objs["outlet"], booker))
         objs.update(_mark_orders(distributor, marker, objs["outlet"], sku, booker))
         objs.update(_mark_stock(scope, distributor, marker, sku))
+        objs.update(_mark_dispatch(distributor, marker, sku, objs["warehouse"]))
+        objs.update(_mark_webhooks(tm))
     return objs
+
+
+def _mark_dispatch(distributor: Distributor, marker: str, sku: Any, warehouse: Warehouse) -> dict[str, Any]:
+    """A received primary order with its Dispatch Advice (marked in its reference and note), a line and a batch
+    (marked in its code), and the goods receipt (marked in its note) into the marked warehouse."""
+    ten = Decimal("10.00")
+    order = PrimaryOrder.objects.create(
+        distributor=distributor, number=f"PO-{marker}-R", status="received", note=f"{marker} received order",
+        currency="PKR", total_ordered=ten, total_approved=ten)
+    line = PrimaryOrderLine.objects.create(distributor=distributor, order=order, line_no=1, sku=sku, ordered_cases=1,
+                                           approved_cases=1, case_price=Decimal("10.0000"), ordered_value=ten,
+                                           approved_value=ten)
+    advice = DispatchAdvice.objects.create(
+        distributor=distributor, order=order, number=f"DA-{marker}", reference=f"{marker}-ERP-1", status="received",
+        dispatched_on=JOURNEY_DAY, note=f"{marker} advice", currency="PKR", total_ordered_cases=1,
+        total_approved_cases=1, total_dispatched_cases=1, dispatched_value=ten, actor_kind="system")
+    advice_line = DispatchAdviceLine.objects.create(
+        distributor=distributor, advice=advice, order_line=line, line_no=1, sku=sku, ordered_cases=1,
+        approved_cases=1, dispatched_cases=1, case_price=Decimal("10.0000"), dispatched_value=ten)
+    batch = DispatchBatch.objects.create(distributor=distributor, line=advice_line, batch=f"{marker}-B1", cases=1)
+    receipt = GoodsReceipt.objects.create(
+        distributor=distributor, advice=advice, number=f"GRN-{marker}", warehouse=warehouse, received_on=JOURNEY_DAY,
+        note=f"{marker} receipt", total_dispatched_cases=1, total_received_cases=1, received_value=ten,
+        actor_kind="system")
+    GoodsReceiptLine.objects.create(distributor=distributor, receipt=receipt, advice_line=advice_line,
+                                    dispatch_batch=batch, sku=sku, batch=batch.batch, dispatched_cases=1,
+                                    received_cases=1, received_units=12)
+    return {"dispatch_advice": advice, "goods_receipt": receipt}
+
+
+def _mark_webhooks(tm: str) -> dict[str, Any]:
+    """A tenant's webhook endpoint (marked in its description and URL) and a failed delivery to it (marked in
+    its error and its event's data)."""
+    endpoint = WebhookEndpoint.objects.create(url=f"https://hooks.example.com/{tm}", description=f"{tm} hook",
+                                              secret="whsec_" + "A" * 43)
+    event = OutboxEvent.objects.create(msg_id=f"msg_{tm}_{uuid.uuid4().hex[:8]}", event_type="primary_order.submitted",
+                                       payload={"type": "primary_order.submitted", "data": {"note": tm}})
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, status="failed", attempts=8,
+                                              next_attempt_at=datetime(2030, 1, 7, tzinfo=UTC),
+                                              last_error=f"{tm} refused")
+    return {"webhook_endpoint": endpoint, "webhook_delivery": delivery}
 
 
 def _mark_stock(scope: Scope, distributor: Distributor, marker: str, sku: Any) -> dict[str, Any]:
@@ -292,7 +364,10 @@ def test_api_matrix_never_leaks_another_tenant_or_sibling_distributor(cast_a, ca
                         url = reverse(name, kwargs={route.kwarg: obj.pk})
                     else:
                         url = reverse(name)
-                    response = _call(client, method, url, dict(route.query))
+                    query = {**dict(route.query), **{k: victims[marker][v].pk for k, v in route.victim_query}}
+                    if route.victim_query and method != "get":
+                        url = f"{url}?{urlencode(query)}"
+                    response = _call(client, method, url, query)
                     body = response.content.decode()
                     if marker in body:
                         leaks.append(f"{principal} {method.upper()} {url}: body shows {marker}")
@@ -315,7 +390,8 @@ def test_api_matrix_lets_owners_see_their_own_objects(cast_a, victims):
         if route.kwarg and owner_side[route.victim] is None:
             continue
         kwargs = {route.kwarg: owner_side[route.victim].pk} if route.kwarg else {}
-        response = client.get(reverse(name, kwargs=kwargs), dict(route.query))
+        query = {**dict(route.query), **{k: owner_side[v].pk for k, v in route.victim_query}}
+        response = client.get(reverse(name, kwargs=kwargs), query)
         assert response.status_code == 200, (name, response.status_code, response.content[:300])
         seen.append(name)
     assert len(seen) >= 12
@@ -333,6 +409,8 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "DailyJourney": "journey", "SecondaryOrder": "order", "PrimaryOrder": "primary_order",
         "SyncHealth": "sync_health",
         "Warehouse": "warehouse", "StockBalance": "stock_balance", "StockMovement": "stock_movement",
+        "DispatchAdvice": "dispatch_advice", "GoodsReceipt": "goods_receipt",
+        "WebhookEndpoint": "webhook_endpoint", "WebhookDelivery": "webhook_delivery",
     }.get(model.__name__)
     return victims[key] if key else None
 
@@ -360,7 +438,7 @@ def test_admin_matrix_never_leaks(cast_a, cast_b, victims):
                     leaks.append(f"{role} {changelist} shows {marker}")
             for marker in forbidden:
                 obj = _admin_victim(model, victims[marker], cast_b)
-                if marker == SIBLING and model.__name__.lower() in {"brand", "sku", "taxrate", "apikey"}:
+                if marker == SIBLING and model.__name__.lower() in TENANT_LEVEL_MODELS:
                     obj = None
                 if model is TenantSettings:
                     with tenant_scope(Scope.system(cast_b.tenant.pk)):
