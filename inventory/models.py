@@ -128,3 +128,39 @@ class StockNorm(DistributorModel):
 
     def __str__(self) -> str:
         return f"norm of SKU {self.sku_id}: {self.target_cover_days} days + {self.safety_cases} cases"
+
+
+class AllocationStatus(models.TextChoices):
+    ACTIVE = "active", "Active (stock reserved)"
+    RELEASED = "released", "Released (stock returned)"
+    INVOICED = "invoiced", "Invoiced"
+    DISPATCHED = "dispatched", "Dispatched (left the warehouse)"
+
+
+class Allocation(DistributorModel):
+    """Stock reserved for one secondary order line (DESIGN §3, §4): `allocated_units` of `requested_units`, in one
+    warehouse, written with the ALLOCATION movement that reserved it (reference ("secondary_order", order id)).
+    Releasing it (cancel, edit) writes a RELEASE movement and marks it released; invoicing reads the active
+    allocations of an order; loading the van dispatches them. `explanation` says why a line got what it got
+    (first come, or its fair share under a shortage)."""
+
+    order = DistributorForeignKey("orders.SecondaryOrder", on_delete=models.PROTECT, related_name="allocations")
+    order_line = DistributorForeignKey("orders.SecondaryOrderLine", on_delete=models.PROTECT, related_name="+")
+    warehouse = DistributorForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    requested_units = models.PositiveIntegerField()
+    allocated_units = models.PositiveIntegerField()
+    policy = models.CharField(max_length=12, help_text='"fifo" or "fair_share"')
+    explanation = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=12, choices=AllocationStatus.choices, default=AllocationStatus.ACTIVE)
+    run_id = models.BigIntegerField(null=True, blank=True, help_text="the background job of a day's allocation")
+
+    class Meta:
+        ordering = ["order", "order_line"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "order_line"], condition=~Q(status="released"),
+                                    name="allocation_one_live_per_line"),
+            models.CheckConstraint(condition=Q(allocated_units__lte=models.F("requested_units")),
+                                   name="allocation_within_request"),
+        ]
+        indexes = [models.Index(fields=["distributor", "status", "warehouse"], name="allocation_queue")]
