@@ -211,3 +211,22 @@ def test_every_booker_has_a_weekly_plan_of_routes_and_journeys_with_etas(output)
                 visits = list(Visit.objects.filter(journey=journey).order_by("sequence"))
                 assert visits and all(v.eta is not None for v in visits)
                 assert [v.eta for v in visits] == sorted(v.eta for v in visits)
+
+
+def test_each_distributor_has_a_primary_history_with_stock_in_transit_and_a_claim(output):
+    from dispatch.models import DispatchAdvice, GoodsReceipt
+    from inventory.models import StockBalance, StockNorm
+    from inventory.selectors import ledger_mismatches
+    from orders.models import PrimaryOrder
+
+    for tenant in Tenant.objects.filter(slug__in=["crescent", "savanna"]):
+        with tenant_scope(Scope.system(tenant.pk)) as scope:
+            for d in Distributor.objects.all():
+                statuses = sorted(PrimaryOrder.objects.filter(distributor=d).values_list("status", flat=True))
+                assert statuses == ["closed", "dispatched", "received", "submitted"], (d.code, statuses)
+                assert DispatchAdvice.objects.filter(distributor=d, status="issued").count() == 1  # in transit
+                claim = GoodsReceipt.objects.get(distributor=d, advice__order__status="received")
+                assert (claim.total_short_cases, claim.total_damaged_cases) == (1, 1)
+                assert StockBalance.objects.filter(distributor=d, on_hand__gt=0).count() == SKUS
+                assert StockNorm.objects.filter(distributor=d).exists()
+            assert ledger_mismatches(scope=scope) == []

@@ -146,7 +146,8 @@ def seed_demo(*, seed: int = DEFAULT_SEED, outlets_per_distributor: int = 600, s
 
 def _seed_tenant(spec: TenantSpec, *, people: _People, seed: int, outlets_per_distributor: int, skus: int,
                  today: date, log: Callable[[str], None]) -> None:
-    from pjp import demo as pjp_demo  # pjp sits above catalog: imported here, at demo time only
+    from dispatch import demo as dispatch_demo  # apps above catalog: imported here, at demo time only
+    from pjp import demo as pjp_demo
 
     summary = people.summary
     tenant = tenant_create(name=spec.name, slug=spec.slug, currency=spec.currency, time_zone=spec.time_zone,
@@ -157,7 +158,8 @@ def _seed_tenant(spec: TenantSpec, *, people: _People, seed: int, outlets_per_di
         analyst = people.add(f"{spec.slug}.analyst", Role.MANUFACTURER_ANALYST, country=spec.country,
                              tenant=spec.slug)
         membership_grant(scope=scope, user=analyst, role=Role.MANUFACTURER_ANALYST)
-        summary.api_keys.append((spec.slug, api_key_create(scope=scope, name="ERP (demo)", created_by=admin).raw))
+        issued = api_key_create(scope=scope, name="ERP (demo)", created_by=admin)
+        summary.api_keys.append((spec.slug, issued.raw))
 
         sku_list = _seed_catalogue(spec, scope=scope, seed=seed, skus=skus, today=today)
         distributors = []
@@ -175,6 +177,12 @@ def _seed_tenant(spec: TenantSpec, *, people: _People, seed: int, outlets_per_di
                 summary.counts[key] = summary.counts.get(key, 0) + value
             log(f"{spec.name}: {dist.code} {city.name}: {len(rows)} outlets, {planned['routes']} routes")
         _seed_prices_and_schemes(spec, sku_list, distributors, seed=seed, today=today)
+        erp = dispatch_demo.erp_scope(tenant.pk, issued.key.pk)
+        for dist in distributors:
+            history = dispatch_demo.seed_primary_history(scope=scope, erp=erp, distributor_id=dist.pk,
+                                                         sku_ids=[s.pk for s in sku_list[:40]], today=today, seed=seed)
+            for key, value in history.items():
+                summary.counts[key] = summary.counts.get(key, 0) + value
         summary.counts["skus"] = summary.counts.get("skus", 0) + len(sku_list)
         summary.counts["distributors"] = summary.counts.get("distributors", 0) + len(distributors)
         summary.counts["tenants"] = summary.counts.get("tenants", 0) + 1
