@@ -273,11 +273,12 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
     with memo_scope():  # the batch's policy, outlets, SKUs, prices, schemes, taxes and checks: read once
         _preload(scope, items)
         results = [_apply_item(scope, device, item, seen) for item in items]
-    today = tenant_policy(scope).today()
+    policy = tenant_policy(scope)
+    today = policy.today()
     insert_rows(SyncItem, [
         {"tenant_id": device.tenant_id, "distributor_id": device.distributor_id, "device_id": device.pk,
          "device_seq": r.device_seq, "kind": r.kind, "object_uuid": r.uuid, "result": r.status,
-         "work_date": _work_date(item, today)}
+         "work_date": _work_date(item, today, policy.tz)}
         for r, item in zip(results, items, strict=True) if r.device_seq not in seen
     ], ignore_conflicts=True)
     health = sync_health_locked(device)
@@ -297,14 +298,20 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
     return PushOutcome(200, response)
 
 
-def _work_date(item: dict[str, Any], today: Any) -> Any:
-    """The working day an item belongs to: the visit's date, the order's booking date, else today."""
+def _work_date(item: dict[str, Any], today: Any, tz: Any) -> Any:
+    """The working day an item belongs to: the visit's date, else the order's booking time as a date in the
+    tenant's zone (the app sends UTC: an order booked at 00:30 in Karachi is 19:30 the day before in UTC), else
+    today."""
     data = item["payload"]
-    raw = data.get("date") or str(data.get("booked_at") or "")[:10]
-    try:
-        return datetime.strptime(str(raw)[:10], "%Y-%m-%d").date()
-    except ValueError:
+    if data.get("date"):
+        try:
+            return datetime.strptime(str(data["date"])[:10], "%Y-%m-%d").date()
+        except ValueError:
+            return today
+    booked = parse_datetime(str(data.get("booked_at") or ""))
+    if booked is None:
         return today
+    return booked.astimezone(tz).date() if booked.tzinfo is not None else booked.date()
 
 
 def push_failed(*, device: Device, message: str) -> None:

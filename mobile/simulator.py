@@ -19,7 +19,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import date as date_cls
+from datetime import time as time_cls
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Response = tuple[int, dict[str, Any]]
 Transport = Callable[[str, str, dict[str, Any] | None, dict[str, str]], Response]
@@ -168,12 +171,15 @@ class BookerDay:
         """The day's outbox: a visit per planned call in sequence, an order on the productive ones."""
         outbox: list[dict[str, Any]] = []
         visits = journey.get("visits", [])
+        day_start = datetime.combine(date_cls.fromisoformat(journey["date"]), time_cls(0, 1),
+                                     tzinfo=ZoneInfo(journey.get("time_zone") or "UTC"))
         for i, visit in enumerate(visits):
             outlet = visit["outlet"]
             # calls happen at their planned times, but never in the future (the day may still be running)
             minutes_left = len(visits) - i
             eta = datetime.fromisoformat(visit["eta"].replace("Z", "+00:00"))
-            checked_in = min(eta, self.now - timedelta(minutes=3 * minutes_left + 2))
+            checked_in = max(min(eta, self.now - timedelta(minutes=3 * minutes_left + 2)),
+                             day_start + timedelta(minutes=3 * i))  # nor before the local day began
             lat, lng = (_jitter(float(outlet["lat"]), float(outlet["lng"]), self.rng, self.rng.uniform(5, 80))
                         if outlet.get("lat") is not None else (None, None))
             lines = self._lines() if self.rng.random() < PRODUCTIVE else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ class Day:
     outlets: list[Outlet]
     skus: list[Sku]
     booker: Any
+    tz: Any
 
 
 def working_day(cast: Any, *, outlets: int = 3) -> Day:
@@ -46,12 +47,17 @@ def working_day(cast: Any, *, outlets: int = 3) -> Day:
                   effective_from=today)
         (journey,) = journey_build(scope=scope, distributor_id=distributor.pk, day=today)
         visits = list(Visit.objects.filter(journey=journey).order_by("sequence"))
-    return Day(today, journey, visits, shops, skus, booker)
+        tz = tenant_policy(scope).tz
+    return Day(today, journey, visits, shops, skus, booker, tz)
 
 
-def ago(minutes: int) -> str:
-    """An ISO timestamp `minutes` before now, as the app sends it (times of today's calls are in the past)."""
-    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+def ago(day: Day, minutes: int) -> str:
+    """An ISO timestamp `minutes` before now, as the app sends it (times of today's calls are in the past), but
+    never before the tenant's local day began (a test run just after local midnight stays on `day.today`)."""
+    now = datetime.now(UTC)
+    start = datetime.combine(day.today, time(0, 0), tzinfo=day.tz).astimezone(UTC)
+    floor = min(now, start + timedelta(minutes=120 - minutes))  # keeps the calls' order: older ones earlier
+    return max(now - timedelta(minutes=minutes), floor).isoformat()
 
 
 def visit_item(day: Day, index: int, seq: int, *, outcome: str = "productive", reason: str = "",
@@ -59,7 +65,7 @@ def visit_item(day: Day, index: int, seq: int, *, outcome: str = "productive", r
     visit = day.visits[index]
     outlet = next(o for o in day.outlets if o.pk == visit.outlet_id)
     body = {"visit_id": visit.pk, "outlet_id": outlet.pk, "date": day.today.isoformat(),
-            "checked_in_at": ago(120 - 10 * index), "checked_out_at": ago(113 - 10 * index),
+            "checked_in_at": ago(day, 120 - 10 * index), "checked_out_at": ago(day, 113 - 10 * index),
             "lat": str(outlet.lat), "lng": str(outlet.lng), "accuracy_m": 8, "outcome": outcome, "reason": reason,
             **data}
     return {"kind": "visit", "uuid": item_uuid or str(uuid.uuid4()), "device_seq": seq, "payload": body}
@@ -67,7 +73,7 @@ def visit_item(day: Day, index: int, seq: int, *, outcome: str = "productive", r
 
 def order_item(day: Day, outlet_index: int, seq: int, *, lines: list[dict[str, Any]] | None = None,
                item_uuid: str | None = None, visit_uuid: str | None = None, **data: Any) -> dict[str, Any]:
-    body = {"outlet_id": day.outlets[outlet_index].pk, "booked_at": ago(100),
+    body = {"outlet_id": day.outlets[outlet_index].pk, "booked_at": ago(day, 100),
             "lines": lines or [{"sku_id": day.skus[0].pk, "cases": 2, "units": 0},
                                {"sku_id": day.skus[1].pk, "cases": 1, "units": 6}], **data}
     if visit_uuid:

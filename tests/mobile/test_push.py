@@ -285,3 +285,19 @@ def test_another_booker_or_a_sibling_distributors_device_cannot_report_on_this_d
     with in_a(cast_a):
         assert {v.status for v in Visit.objects.filter(journey=day.journey)} == {VisitStatus.PLANNED}
         assert SecondaryOrder.objects.get().distributor_id == a1.pk
+
+
+def test_an_order_belongs_to_the_tenants_local_day_not_the_utc_date_it_was_sent_in():
+    from datetime import date as date_
+    from zoneinfo import ZoneInfo
+
+    from mobile.push import _work_date
+
+    karachi, today = ZoneInfo("Asia/Karachi"), date_(2026, 11, 20)
+    # 19:30 UTC is 00:30 the next day in Karachi (UTC+5)
+    assert _work_date({"payload": {"booked_at": "2026-11-22T19:30:00Z"}}, today, karachi) == date_(2026, 11, 23)
+    assert _work_date({"payload": {"booked_at": "2026-11-22T18:59:00+00:00"}}, today, karachi) == date_(2026, 11, 22)
+    # a visit carries its date; no time at all falls back to today
+    assert _work_date({"payload": {"date": "2026-11-21", "booked_at": "2026-11-22T19:30:00Z"}}, today,
+                      karachi) == date_(2026, 11, 21)
+    assert _work_date({"payload": {}}, today, karachi) == today
