@@ -2,6 +2,8 @@
 (read-only: stock changes only through the services), and an "Adjust stock" action on balances that asks for the
 signed quantity and the reason on an intermediate page and calls stock_adjust for each selected balance. Stock
 norms (cover days, safety and minimum order per SKU, read by the suggested primary order) are edited in the list.
+Allocations (stock reserved per secondary order line, with why the line got what it got) are read-only: they are
+made and released from Orders -> Secondary orders (inventory.allocation).
 
 Querysets come from the scoped managers, so another tenant's or distributor's rows are a 404.
 """
@@ -21,7 +23,7 @@ from dms.core.errors import DomainError
 from dms.tenancy.admin_base import DISTRIBUTOR_EDITORS, DistributorOwnedAdmin, request_role
 from dms.tenancy.scope import Scope
 
-from .models import StockBalance, StockMovement, StockNorm, Warehouse
+from .models import Allocation, StockBalance, StockMovement, StockNorm, Warehouse
 from .services import stock_adjust
 
 MAX_ADJUST = 50  # balances adjusted by one action
@@ -193,3 +195,27 @@ class StockMovementAdmin(DistributorOwnedAdmin):
     @admin.display(description="reference")
     def reference(self, obj: StockMovement) -> str:
         return f"{obj.reference_type} {obj.reference_id or ''}".strip()
+
+
+@admin.register(Allocation)
+class AllocationAdmin(DistributorOwnedAdmin):
+    """Read-only: allocations are made by orders_allocate and released by order_deallocate."""
+
+    edit_roles = frozenset()
+    list_display = ["created_at", "order_label", "line_no", "sku", "warehouse", "requested_units", "allocated_units",
+                    "policy", "status", "explanation"]
+    list_filter = ["status", "policy", "warehouse", ("created_at", admin.DateFieldListFilter)]  # type: ignore[list-item]
+    search_fields = ["sku__code", "sku__name", "order__uuid", "order__outlet__code", "explanation"]
+    list_select_related = ["sku", "warehouse", "order", "order__outlet", "order_line"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "updated_at", "order", "order_line", "warehouse", "sku", "requested_units",
+                       "allocated_units", "policy", "explanation", "status", "run_id"]
+    exclude = ["distributor"]
+
+    @admin.display(description="order", ordering="order_id")
+    def order_label(self, obj: Allocation) -> str:
+        return f"{str(obj.order.uuid)[:8]} ({obj.order.outlet.code})"
+
+    @admin.display(description="line", ordering="order_line__line_no")
+    def line_no(self, obj: Allocation) -> int:
+        return obj.order_line.line_no

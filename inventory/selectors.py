@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
@@ -13,8 +14,11 @@ from catalog.selectors import sku_list
 from dms.core.errors import NotFound
 from dms.tenancy.scope import Scope
 from dms.tenancy.selectors import distributor_list
+from orders.enums import OrderStatus
+from orders.models import SecondaryOrder, SecondaryOrderLine
+from orders.selectors import tenant_zone
 
-from .models import StockBalance, StockMovement, StockNorm, Warehouse
+from .models import Allocation, AllocationStatus, StockBalance, StockMovement, StockNorm, Warehouse
 
 
 def warehouse_get(*, scope: Scope, pk: int) -> Warehouse:
@@ -22,6 +26,11 @@ def warehouse_get(*, scope: Scope, pk: int) -> Warehouse:
     if warehouse is None:
         raise NotFound("Warehouse not found.")
     return warehouse
+
+
+def default_warehouse_get(*, scope: Scope, distributor_id: int) -> Warehouse | None:
+    """The distributor's default warehouse, if it has one (inventory.services.default_warehouse makes it)."""
+    return scope.filter(Warehouse.objects.filter(distributor_id=distributor_id, is_default=True)).first()
 
 
 def warehouse_list(*, scope: Scope, distributor_id: int | None = None) -> QuerySet[Warehouse]:
@@ -149,3 +158,59 @@ def ledger_mismatches(*, scope: Scope) -> list[Mismatch]:
     with connection.cursor() as cursor:
         cursor.execute(_MISMATCH_SQL.format(distributors=distributors), params)
         return [Mismatch(*row) for row in cursor.fetchall()]
+
+
+# --- allocation ---------------------------------------------------------------------------------------------------
+
+def allocation_list(*, scope: Scope, order_id: int | None = None, status: str | None = None,
+                    warehouse_id: int | None = None) -> QuerySet[Allocation]:
+    """Allocations with their SKU, warehouse and order line, by order then line."""
+    qs = scope.filter(Allocation.objects.select_related("sku", "warehouse", "order_line")).order_by(
+        "order_id", "order_line__line_no", "id")
+    if order_id is not None:
+        qs = qs.filter(order_id=order_id)
+    if status is not None:
+        qs = qs.filter(status=status)
+    return qs if warehouse_id is None else qs.filter(warehouse_id=warehouse_id)
+
+
+def allocation_active_list(*, scope: Scope, order_id: int) -> QuerySet[Allocation]:
+    """An order's allocations holding stock (status active), by warehouse and SKU: the balance lock order."""
+    return scope.filter(Allocation.objects.filter(order_id=order_id, status=AllocationStatus.ACTIVE)).order_by(
+        "warehouse_id", "sku_id", "id")
+
+
+def allocation_orders(*, scope: Scope, order_ids: Collection[int]) -> QuerySet[SecondaryOrder]:
+    """The orders of a preview, with their outlets (no lock: the commit locks and reads again)."""
+    return scope.filter(SecondaryOrder.objects.select_related("outlet")).filter(pk__in=order_ids).order_by("pk")
+
+
+def allocation_order_lines(*, scope: Scope, order_ids: Collection[int]) -> QuerySet[SecondaryOrderLine]:
+    """The lines of orders to allocate, with their SKUs, in line order. One query for any number of orders; the
+    orders' own selectors read one order at a time."""
+    return (scope.filter(SecondaryOrderLine.objects.select_related("sku")).filter(order_id__in=order_ids)
+            .order_by("order_id", "line_no"))
+
+
+def allocation_available(*, scope: Scope, warehouse_id: int, sku_ids: Collection[int]) -> dict[int, int]:
+    """sku_id -> units on hand less reserved in the warehouse (unlocked: a preview's figures). SKUs with no balance
+    row are left out (nothing available)."""
+    rows = scope.filter(StockBalance.objects.filter(warehouse_id=warehouse_id, sku_id__in=sku_ids)).values_list(
+        "sku_id", "on_hand", "reserved")
+    return {sku_id: on_hand - reserved for sku_id, on_hand, reserved in rows}
+
+
+DAY_FIELDS = ("booked", "delivery")
+
+
+def allocation_day_queue(*, scope: Scope, distributor_id: int, day: date, day_field: str = "booked") -> list[int]:
+    """The ids of a distributor's confirmed orders booked on `day` (tenant-local date) or to be delivered on it,
+    in booking order."""
+    qs = scope.filter(SecondaryOrder.objects.filter(distributor_id=distributor_id, status=OrderStatus.CONFIRMED))
+    if day_field == "delivery":
+        qs = qs.filter(delivery_date=day)
+    else:
+        tz = tenant_zone(scope=scope)
+        start = datetime.combine(day, time.min, tzinfo=tz)
+        qs = qs.filter(booked_at__gte=start, booked_at__lt=start + timedelta(days=1))
+    return list(qs.order_by("booked_at", "pk").values_list("pk", flat=True))

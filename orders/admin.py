@@ -6,6 +6,11 @@ the bulk actions call order_confirm_many, order_cancel_many and order_release_ho
 outcome. Cancelling and releasing a hold ask for a reason on an intermediate page, because both are decisions
 someone must be able to explain later (the reason goes into the order's event). Querysets come from the scoped
 managers, so another tenant's or distributor's order is a 404. Analysts read; distributor editors act.
+
+"Allocate selected…" shows the plan first (inventory.allocation.allocation_plan: the fill rate each outlet would get,
+each line's proposed units and why) with a choice of policy and warehouse; "Allocate" commits it with
+orders_allocate, passing the units shown so that a change of stock in between is reported per order. "Deallocate
+selected…" releases allocated orders' stock (with a reason), after which they can be cancelled or allocated again.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ from dms.tenancy.admin_base import (
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
 from dms.tenancy.selectors import membership_list
+from inventory import allocation
+from inventory.allocation.policy import FIFO, POLICIES
+from inventory.models import Warehouse
+from inventory.selectors import warehouse_list
 
 from .enums import OrderStatus
 from .errors import OrderError
@@ -46,6 +55,7 @@ from .services import (
     BulkResult,
     order_cancel_many,
     order_confirm_many,
+    order_deallocate_many,
     order_edit,
     order_release_hold_many,
 )
@@ -222,6 +232,21 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
 
+class AllocateForm(forms.Form):
+    policy = forms.ChoiceField(choices=list(POLICIES.items()), initial=FIFO, widget=forms.RadioSelect,
+                               help_text="Under a shortage, first come serves orders in booking order; fair share "
+                                         "gives every order the same part of a short SKU.")
+    warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.none(), required=False,
+                                       empty_label="Each distributor's default warehouse")
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = warehouse_list(scope=scope).filter(active=True)  # type: ignore[attr-defined]
+
+
+EXPECTED_PREFIX = "expected-"  # hidden inputs of the allocation page: the units each line was shown
+
+
 @admin.register(SecondaryOrder)
 class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
     stale_code = OrderError.STALE_VERSION
@@ -233,7 +258,8 @@ class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
     search_fields = ["outlet__code", "outlet__name", "uuid"]
     list_select_related = ["outlet", "booker"]
     inlines = [OrderLineInline, OrderEventInline]
-    actions = ["confirm_selected", "cancel_selected", "release_hold_selected"]
+    actions = ["confirm_selected", "cancel_selected", "release_hold_selected", "allocate_selected",
+               "deallocate_selected"]
     readonly_fields = ["uuid", "distributor", "outlet", "booker", "device", "visit", "source", "status", "booked",
                        "currency", "gross", "discount", "tax", "total", "device_total", "price_flag", "hold",
                        "hold_reason", "version"]
@@ -339,6 +365,80 @@ class SecondaryOrderAdmin(VersionedChangeForm, DistributorOwnedAdmin):
                   "reason is kept in each order's events.",
             run=lambda ids, reason: order_release_hold_many(scope=_scope(request), order_ids=ids, reason=reason),
             done="released from hold")
+
+    @admin.action(description="Deallocate selected orders…", permissions=["change"])
+    def deallocate_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        return self._with_reason(
+            request, queryset, action="deallocate_selected", title="Deallocate orders",
+            button="Deallocate these orders",
+            intro="The stock reserved for these allocated orders goes back to the warehouse, and the orders return "
+                  "to confirmed: then they can be cancelled or allocated again. The reason is kept in each order's "
+                  "events and on the stock movements.",
+            run=lambda ids, reason: order_deallocate_many(scope=_scope(request), order_ids=ids, reason=reason),
+            done="deallocated")
+
+    @admin.action(description="Allocate selected orders…", permissions=["change"])
+    def allocate_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        """The plan for the chosen policy and warehouse; "Allocate" commits the plan that was shown (a change of
+        choice shows the new plan first)."""
+        scope = _scope(request)
+        labels = self._labels(queryset)
+        if len(labels) > allocation.MAX_ORDERS:
+            self.message_user(request, f"Allocate at most {allocation.MAX_ORDERS} orders at once.", messages.ERROR)
+            return None
+        asked = "apply_allocation" in request.POST or "show_plan" in request.POST
+        form = AllocateForm(request.POST if asked else None, scope=scope)
+        policy, warehouse = FIFO, None
+        if form.is_bound and form.is_valid():
+            policy, warehouse = form.cleaned_data["policy"], form.cleaned_data["warehouse"]
+        warehouse_id = warehouse.pk if warehouse is not None else None
+        shown = (request.POST.get("planned_policy") == policy
+                 and request.POST.get("planned_warehouse", "") == str(warehouse_id or ""))
+        if form.is_bound and form.is_valid() and "apply_allocation" in request.POST and shown:
+            shown_units = {key[len(EXPECTED_PREFIX):]: request.POST.get(key, "") for key in request.POST
+                           if key.startswith(EXPECTED_PREFIX)}
+            expected = {int(k): int(v) for k, v in shown_units.items() if k.isdigit() and v.isdigit()}
+            try:
+                results = allocation.orders_allocate(scope=scope, order_ids=list(labels), warehouse_id=warehouse_id,
+                                                     policy=policy, expected=expected)
+            except DomainError as exc:
+                self.message_user(request, f"Nothing was allocated: {exc.message}", messages.ERROR)
+                return None
+            self._report_allocation(request, results, labels)
+            return None
+        try:
+            plan = allocation.allocation_plan(scope=scope, order_ids=list(labels), warehouse_id=warehouse_id,
+                                              policy=policy)
+        except DomainError as exc:
+            self.message_user(request, f"No plan could be made: {exc.message}", messages.ERROR)
+            return None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": "Allocate orders", "form": form,
+            "plan": plan, "rows": [(labels.get(o.order_id, f"Order {o.order_id}"), o,
+                                    allocation.OUTCOME_LABELS[o.outcome]) for o in plan.orders],
+            "policy": policy, "policy_label": POLICIES[policy], "warehouse": warehouse,
+            "planned_warehouse": warehouse_id or "", "choice_changed": "apply_allocation" in request.POST,
+            "ids": list(labels), "action": "allocate_selected", "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "expected_prefix": EXPECTED_PREFIX,
+        }
+        return TemplateResponse(request, "admin/orders/secondaryorder/allocate.html", context)
+
+    def _report_allocation(self, request: HttpRequest, results: list[allocation.AllocationResult],
+                           labels: dict[int, str]) -> None:
+        counts = {outcome: sum(1 for r in results if r.outcome == outcome) for outcome in allocation.OUTCOMES}
+        summary = ", ".join(f"{n} {outcome.replace('_', ' ')}" for outcome, n in counts.items() if n)
+        self.message_user(request, f"Allocation of {len(results)} order{'s' if len(results) != 1 else ''}: "
+                          f"{summary}.", messages.SUCCESS if counts[allocation.ALLOCATED] + counts[allocation.PARTIAL]
+                          else messages.WARNING)
+        level = {allocation.ALLOCATED: messages.SUCCESS, allocation.PARTIAL: messages.WARNING,
+                 allocation.ALREADY: messages.INFO, allocation.NOTHING: messages.WARNING}
+        for result in results[:MAX_MESSAGES]:
+            what = "not allocated" if result.outcome == allocation.REFUSED else result.outcome.replace("_", " ")
+            self.message_user(request, f"{labels.get(result.order_id, result.order_id)}: {what}. {result.message}",
+                              level.get(result.outcome, messages.ERROR))
+        if len(results) > MAX_MESSAGES:
+            self.message_user(request, f"{len(results) - MAX_MESSAGES} more orders: see each order's events.",
+                              messages.INFO)
 
     def _labels(self, queryset: QuerySet[Any]) -> dict[int, str]:
         return {order.pk: _label(order) for order in queryset.select_related("outlet").order_by("pk")}

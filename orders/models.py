@@ -33,8 +33,10 @@ class SecondaryOrder(DistributorModel):
     TRANSITIONS = {
         S.BOOKED: {S.CONFIRMED, S.CANCELLED},
         S.CONFIRMED: {S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.CANCELLED},
-        S.ALLOCATED: {S.INVOICED},
-        S.PARTIALLY_ALLOCATED: {S.INVOICED},
+        # back to confirmed: deallocated (orders.services.order_deallocate), its stock released, so that it can be
+        # allocated again or cancelled (DESIGN §3 cancels only booked and confirmed orders)
+        S.ALLOCATED: {S.INVOICED, S.CONFIRMED},
+        S.PARTIALLY_ALLOCATED: {S.INVOICED, S.CONFIRMED},
         S.INVOICED: {S.LOADED},
         S.LOADED: {S.DELIVERED, S.PARTIALLY_DELIVERED, S.RETURNED},
         S.DELIVERED: {S.CLOSED},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -64,9 +65,25 @@ def order_event_list(*, scope: Scope, order_id: int) -> QuerySet[OrderEvent]:
     return scope.filter(OrderEvent.objects.filter(order_id=order_id)).order_by("created_at", "id")
 
 
+# From invoicing on, what the outlet owes is its invoices' balance (invoicing.selectors.outlet_receivable). orders
+# sits below invoicing, so invoicing registers that source here when the app loads (InvoicingConfig.ready).
+INVOICED_OR_LATER = (OrderStatus.INVOICED, OrderStatus.LOADED, OrderStatus.DELIVERED,
+                     OrderStatus.PARTIALLY_DELIVERED, OrderStatus.RETURNED)
+_receivable: Callable[..., Decimal] | None = None
+
+
+def set_receivable_source(source: Callable[..., Decimal] | None) -> None:
+    global _receivable
+    _receivable = source
+
+
 def outlet_open_total(*, scope: Scope, outlet_id: int, exclude_order_id: int | None = None) -> Decimal:
-    """The total of the outlet's open orders (neither cancelled nor closed), the basis of its credit exposure."""
-    qs = scope.filter(SecondaryOrder.objects.filter(outlet_id=outlet_id)).exclude(status__in=NOT_OPEN)
+    """The outlet's credit exposure: its open orders not yet invoiced, plus what it owes on its invoices (open
+    balances less money on account). Orders are read first: an invoice issued between the two reads can only
+    count an order twice, never miss it."""
+    qs = (scope.filter(SecondaryOrder.objects.filter(outlet_id=outlet_id))
+          .exclude(status__in=(*NOT_OPEN, *INVOICED_OR_LATER)))
     if exclude_order_id is not None:
         qs = qs.exclude(pk=exclude_order_id)
-    return qs.aggregate(open_total=Sum("total"))["open_total"] or ZERO
+    orders_total = qs.aggregate(open_total=Sum("total"))["open_total"] or ZERO
+    return orders_total + (_receivable(scope=scope, outlet_id=outlet_id) if _receivable is not None else ZERO)

@@ -31,6 +31,8 @@ from .staff import (
     order_cancel_many,
     order_confirm,
     order_confirm_many,
+    order_deallocate,
+    order_deallocate_many,
     order_edit,
     order_release_hold,
     order_release_hold_many,
@@ -77,4 +79,6 @@ __all__ = [
     "SuggestedLine",
     "primary_order_create_suggested",
     "primary_order_suggest",
+    "order_deallocate",
+    "order_deallocate_many",
 ]

@@ -1,5 +1,9 @@
 """What distributor staff do with booked orders (DESIGN §3): confirm, cancel, release a credit hold, edit while
 booked; and the bulk forms of confirm and cancel. The later states (allocated, invoiced, ...) belong to their apps.
+
+Deallocating (allocated or partially allocated -> confirmed) is here because it is the way back for staff: DESIGN
+§3 cancels only booked and confirmed orders, so an allocated order is deallocated first (its stock released by
+inventory.allocation.allocation_release), then cancelled or allocated again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any, Final, Literal
 from django.db import transaction
 
 from catalog.pricing import PricedOrder
-from dms.core.errors import DomainError, NotFound
+from dms.core.errors import DomainError, InvalidTransition, NotFound
 from dms.core.transitions import transition
 from dms.tenancy.scope import Scope
 
@@ -37,6 +41,7 @@ from .common import (
 )
 
 MAX_BULK = 500
+ALLOCATED_STATES = frozenset({OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED})
 REASON_MAX = OrderEvent._meta.get_field("reason").max_length or 300
 
 
@@ -88,7 +93,11 @@ def order_confirm(*, scope: Scope, order_id: int, reason: str = "") -> Secondary
     order = _locked(scope, order_id)
     if order.status == OrderStatus.CONFIRMED:
         return order
-    if order.status == OrderStatus.BOOKED and order.hold:
+    if order.status != OrderStatus.BOOKED:
+        # the table also leads allocated orders back to confirmed, but only order_deallocate, which releases
+        # their stock, may take that way
+        raise InvalidTransition("SecondaryOrder", order.status, OrderStatus.CONFIRMED)
+    if order.hold:
         message = (f"The order is on {order.hold} hold ({order.get_hold_display().lower()}): release the hold "
                    "first.")
         raise DomainError(OrderError.ON_HOLD, message, fields={"hold": [order.hold_reason or message]},
@@ -104,7 +113,34 @@ def order_cancel(*, scope: Scope, order_id: int, reason: str) -> SecondaryOrder:
     reason = _reason(reason, "cancelled")
     if order.status == OrderStatus.CANCELLED:
         return order
+    if order.status in ALLOCATED_STATES:
+        refused = InvalidTransition("SecondaryOrder", order.status, OrderStatus.CANCELLED)
+        refused.message = (f"The order is {order.get_status_display().lower()}: deallocate it first (its stock is "
+                           "released), then cancel it.")
+        raise refused
     return _transition(scope, order, OrderStatus.CANCELLED, reason)
+
+
+@transaction.atomic
+def order_deallocate(*, scope: Scope, order_id: int, reason: str) -> SecondaryOrder:
+    """Allocated or partially allocated -> confirmed: the order's reserved stock is given back (RELEASE movements,
+    its allocations marked released) so that it can be cancelled or allocated again; the reason is required and
+    the event lists what was released. Idempotent: a confirmed order is returned as it is. Other states are an
+    InvalidTransition (409). Takes the order's lock, then the stock balances' (inventory.locks)."""
+    # inventory builds on orders (its allocations point at order lines): imported here, not at the top
+    from inventory.allocation import allocation_release
+
+    order = _locked(scope, order_id)
+    reason = _reason(reason, "deallocated")
+    if order.status == OrderStatus.CONFIRMED:
+        return order
+    if order.status not in ALLOCATED_STATES:
+        raise InvalidTransition("SecondaryOrder", order.status, OrderStatus.CONFIRMED)
+    released = allocation_release(scope=scope, order_id=order.pk, reason=reason)
+    detail = {"released": [{"line_id": a.order_line_id, "sku_id": a.sku_id, "warehouse_id": a.warehouse_id,
+                            "units": a.allocated_units} for a in released]}
+    return transition(order, to=OrderStatus.CONFIRMED, actor=scope.actor, reason=reason[:REASON_MAX],
+                      event_model=OrderEvent, event_fk="order", distributor_id=order.distributor_id, detail=detail)
 
 
 @transaction.atomic
@@ -242,3 +278,11 @@ def order_cancel_many(*, scope: Scope, order_ids: Sequence[int], reason: str) ->
     _bulk_size(order_ids)
     reason = _reason(reason, "cancelled")
     return _each(order_ids, lambda pk: order_cancel(scope=scope, order_id=pk, reason=reason))
+
+
+@transaction.atomic
+def order_deallocate_many(*, scope: Scope, order_ids: Sequence[int], reason: str) -> list[BulkResult]:
+    """order_deallocate for each order (by pk) with one reason, which is required; a result per order."""
+    _bulk_size(order_ids)
+    reason = _reason(reason, "deallocated")
+    return _each(order_ids, lambda pk: order_deallocate(scope=scope, order_id=pk, reason=reason))

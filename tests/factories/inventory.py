@@ -43,3 +43,25 @@ def allocate(warehouse: Warehouse, sku: Sku, qty: int) -> None:
 def make_stock_norm(distributor: Distributor, sku: Sku, **kw: Any) -> StockNorm:
     with _in_tenant(distributor.tenant_id):
         return StockNorm.objects.create(**{"distributor": distributor, "sku": sku, "target_cover_days": 14, **kw})
+
+
+def confirmed_order(outlet: Any, lines: Any, *, minute: int = 0, **kw: Any) -> Any:
+    """A secondary order booked `minute` minutes after the factories' booking time and confirmed, through the
+    orders services in the tenant's system scope: ready to allocate. `lines` as for tests.factories.orders."""
+    from datetime import timedelta
+
+    from orders.services import order_confirm
+    from tests.factories.orders import BOOKED_AT, make_order
+
+    order = make_order(outlet, lines, booked_at=BOOKED_AT + timedelta(minutes=minute), **kw)
+    with _in_tenant(outlet.tenant_id) as scope:
+        return order_confirm(scope=scope, order_id=order.pk)
+
+
+def allocations_of(order: Any) -> list[tuple[int, int, int, str, str]]:
+    """(line_no, requested, allocated, status, explanation) of the order's allocations, by line."""
+    from inventory.models import Allocation
+
+    with _in_tenant(order.tenant_id):
+        return list(Allocation.objects.filter(order_id=order.pk).order_by("order_line__line_no", "id").values_list(
+            "order_line__line_no", "requested_units", "allocated_units", "status", "explanation"))
