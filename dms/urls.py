@@ -12,6 +12,7 @@ api_v1 = [
     path("catalog/", include("catalog.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("inventory/", include("inventory.urls")),
+    path("invoicing/", include("invoicing.urls")),
     path("manufacturer/", include("orders.urls_manufacturer")),
     path("manufacturer/", include("dispatch.urls_manufacturer")),
     path("manufacturer/", include("inventory.urls_manufacturer")),

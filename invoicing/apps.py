@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class InvoicingConfig(AppConfig):
     name = "invoicing"
+
+    def ready(self) -> None:
+        # The booking credit check (orders, below us) counts what an outlet owes on its invoices.
+        from orders import selectors
+
+        from .selectors import outlet_receivable
+
+        selectors.set_receivable_source(outlet_receivable)

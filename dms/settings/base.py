@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "pjp.enums.VisitStatus",
         "JobStatusEnum": "dms.tenancy.models.BackgroundJob.Status",
         "ProposalStatusEnum": "pjp.enums.ProposalStatus",
+        "InvoiceStatusEnum": "invoicing.enums.InvoiceStatus",
     },
 }
 

@@ -64,8 +64,9 @@ def test_cancelled_and_closed_orders_do_not_count(cat, shop, status):
     assert reload(order).hold == ""
 
 
-@pytest.mark.parametrize("status", [OrderStatus.CONFIRMED, OrderStatus.INVOICED, OrderStatus.DELIVERED])
-def test_orders_on_their_way_count_until_closed(cat, shop, status):
+@pytest.mark.parametrize("status", [OrderStatus.CONFIRMED, OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED])
+def test_orders_on_their_way_count_until_invoiced(cat, shop, status):
+    # (from invoiced on, the order is owed on its invoice: tests/invoicing/test_credit_exposure.py)
     set_status(make_order(shop, [(cat.cola, 3)]), status)
     assert reload(make_order(shop, [(cat.cola, 1)])).hold == HoldKind.CREDIT
 

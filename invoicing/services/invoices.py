@@ -1,0 +1,273 @@
+"""Issuing an invoice for an allocated secondary order (DESIGN §3, §4, §9).
+
+What is billed is what was allocated: each booked (paid) line for the units its active allocation reserved, split
+into whole cases and loose units, priced by the catalogue's engine as of the order's booking date (tenant-local).
+A fully allocated order therefore gets exactly the booked figures, unless the price lists, schemes or taxes of that
+date were changed in between; the booked case price and quantity stay on each line and the booked total on the
+invoice, so a difference is visible, never silent.
+
+Free goods are the engine's again: it recomputes them from the allocated paid quantities (a shorter allocation may
+reach a lower slab, or none). The free units actually allocated cap each grant, since only reserved stock can be
+given away. Free units allocated beyond what is earned are handed back (a RELEASE movement) and their allocation
+keeps only what is invoiced, so that the stock reserved for the order is exactly the stock on its invoice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.pricing import LineInput, PricedLine, price_lines
+from catalog.pricing.core import line_gross
+from dms.core.errors import DomainError, NotFound
+from dms.core.money import ZERO
+from dms.core.transitions import transition
+from dms.tenancy.enums import ActorKind
+from dms.tenancy.scope import Scope
+from inventory.models import Allocation, AllocationStatus
+from inventory.services import stock_release
+from orders.enums import OrderStatus
+from orders.locks import lock_orders
+from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
+
+from ..enums import DocumentKind
+from ..errors import InvoicingError
+from ..models import Invoice, InvoiceLine
+from .numbers import number_take, number_text, tenant_of
+
+INVOICE_SERIES = "INV"
+INVOICEABLE = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED)
+MAX_ORDERS = 200  # orders invoiced by one call of invoice_issue_many (the API's POST)
+AMOUNTS = ("gross", "discount", "tax", "total")
+
+FreeKey = tuple[int, int | None]  # (free SKU, the scheme granting it)
+
+
+@dataclass
+class _Line:
+    """One invoice line before it is stored."""
+
+    sku_id: int
+    cases: int
+    units: int
+    qty_units: int
+    case_price: Decimal
+    gross: Decimal
+    discount: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+    is_free: bool
+    scheme_ids: list[int]
+    order_line: SecondaryOrderLine | None
+
+
+@dataclass
+class _Plan:
+    """What invoicing an order writes: the lines, and per free allocation the units it keeps (the rest goes back)."""
+
+    lines: list[_Line]
+    free_kept: dict[int, int] = field(default_factory=dict)  # allocation pk -> units invoiced
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """One order of invoice_issue_many: invoiced now, already invoiced, or refused (code and message)."""
+
+    order_id: int
+    ok: bool
+    invoice: Invoice | None = None
+    created: bool = False
+    code: str = ""
+    message: str = ""
+
+
+def _free_key(line: SecondaryOrderLine) -> FreeKey:
+    return (line.sku_id, line.scheme_ids[0] if line.scheme_ids else None)
+
+
+def _paid_input(line: SecondaryOrderLine, allocated: int) -> LineInput:
+    """The allocated units of a booked line as cases + units: the booked split when all of it was allocated."""
+    if allocated == line.qty_units:
+        return LineInput(sku_id=line.sku_id, cases=line.cases, units=line.units)
+    cases, units = divmod(allocated, line.sku.units_per_case)
+    return LineInput(sku_id=line.sku_id, cases=cases, units=units)
+
+
+def _from_priced(p: PricedLine, order_line: SecondaryOrderLine | None) -> _Line:
+    return _Line(sku_id=p.sku_id, cases=p.cases, units=p.units, qty_units=p.qty_units, case_price=p.case_price,
+                 gross=p.gross, discount=p.discount, tax_rate=p.tax_rate, tax=p.tax, total=p.total, is_free=p.is_free,
+                 scheme_ids=list(p.scheme_ids), order_line=order_line)
+
+
+def _capped_free(p: PricedLine, qty: int, order_line: SecondaryOrderLine) -> _Line:
+    """A free-goods line cut down to the `qty` units allocated: valued like the engine values free goods (gross at
+    the list price, fully discounted, so net, tax and total are 0)."""
+    upc = order_line.sku.units_per_case
+    gross = line_gross(p.case_price, qty, upc)
+    cases, units = divmod(qty, upc)
+    return _Line(sku_id=p.sku_id, cases=cases, units=units, qty_units=qty, case_price=p.case_price, gross=gross,
+                 discount=gross, tax_rate=p.tax_rate, tax=ZERO, total=ZERO, is_free=True,
+                 scheme_ids=list(p.scheme_ids), order_line=order_line)
+
+
+def _plan_lines(priced_lines: Sequence[PricedLine], paid: Sequence[tuple[SecondaryOrderLine, int]],
+               free_lines: Sequence[SecondaryOrderLine], allocations: Sequence[Allocation]) -> _Plan:
+    """The invoice lines from the engine's answer for the allocated paid lines (`paid`, in input order), capping each
+    free-goods grant at the free units allocated for the same SKU and scheme. Pure: no queries."""
+    plan = _Plan(lines=[_from_priced(p, paid[p.index][0]) for p in priced_lines if not p.is_free])
+    by_line: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in allocations:
+        by_line[allocation.order_line_id].append(allocation)
+    free_by_key: dict[FreeKey, list[SecondaryOrderLine]] = defaultdict(list)
+    for line in free_lines:
+        free_by_key[_free_key(line)].append(line)
+    granted: dict[FreeKey, int] = {}
+    for p in priced_lines:
+        if not p.is_free:
+            continue
+        key = (p.sku_id, p.free_of_scheme_id)
+        candidates = free_by_key.get(key, [])
+        allocated = sum(a.allocated_units for line in candidates for a in by_line[line.pk])
+        qty = min(p.qty_units, allocated - granted.get(key, 0))
+        if qty <= 0:
+            continue  # nothing of this grant was allocated: only reserved stock is given away
+        granted[key] = granted.get(key, 0) + qty
+        plan.lines.append(_from_priced(p, candidates[0]) if qty == p.qty_units else _capped_free(p, qty, candidates[0]))
+    # Each free allocation keeps what is invoiced of its key, first allocations first; the rest is released.
+    for key, lines in free_by_key.items():
+        left = granted.get(key, 0)
+        for line in lines:
+            for allocation in by_line[line.pk]:
+                kept = min(allocation.allocated_units, left)
+                left -= kept
+                plan.free_kept[allocation.pk] = kept
+    return plan
+
+
+def _totals(lines: Sequence[_Line]) -> dict[str, Decimal]:
+    totals = {name: sum((getattr(line, name) for line in lines), ZERO) for name in AMOUNTS}
+    # DESIGN §9: the total is the sum of the rounded lines to the cent, and each line adds up. Checked, not assumed,
+    # with a raise that `python -O` keeps: an invoice that does not add up must never be stored.
+    for line in lines:
+        if line.total != line.gross - line.discount + line.tax or line.total.as_tuple().exponent != -2:
+            raise AssertionError(f"invoice line of SKU {line.sku_id} does not add up: {line}")
+    if totals["total"] != totals["gross"] - totals["discount"] + totals["tax"]:
+        raise AssertionError(f"invoice totals do not add up: {totals}")
+    return totals
+
+
+def _release_unearned_free_goods(scope: Scope, order: SecondaryOrder, allocations: Sequence[Allocation],
+                                 kept: dict[int, int]) -> None:
+    by_warehouse: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for allocation in allocations:
+        excess = allocation.allocated_units - kept.get(allocation.pk, allocation.allocated_units)
+        if excess > 0:
+            by_warehouse[allocation.warehouse_id][allocation.sku_id] += excess
+    for warehouse_id, skus in sorted(by_warehouse.items()):
+        stock_release(scope=scope, warehouse_id=warehouse_id, lines=sorted(skus.items()),
+                      reference=("secondary_order", order.pk),
+                      reason="free goods not earned by the allocated quantities (invoicing)")
+
+
+def _issue(scope: Scope, order_id: int) -> tuple[Invoice, bool]:
+    order = lock_orders(scope).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.")
+    existing = scope.filter(Invoice.objects.filter(order_id=order.pk)).first()
+    if existing is not None:
+        return existing, False
+    if order.status not in INVOICEABLE:
+        raise DomainError(InvoicingError.NOT_ALLOCATED,
+                          f"The order is {order.get_status_display().lower()}: only an allocated or partially "
+                          "allocated order can be invoiced.", fields={"status": ["Not allocated."]}, status_code=409)
+    tenant = tenant_of(scope)
+    lines = list(SecondaryOrderLine.objects.filter(order_id=order.pk).select_related("sku").order_by("line_no"))
+    allocations = list(Allocation.objects.filter(order_id=order.pk, status=AllocationStatus.ACTIVE).order_by("pk"))
+    allocated: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        allocated[allocation.order_line_id] += allocation.allocated_units
+    paid = [(line, allocated[line.pk]) for line in lines if not line.is_free and allocated[line.pk] > 0]
+    if not paid:
+        raise DomainError(InvoicingError.NOTHING_ALLOCATED, "No stock is allocated to the order's lines: there is "
+                          "nothing to invoice.", fields={"order_id": ["Nothing allocated."]}, status_code=409)
+
+    priced_on = order.booked_at.astimezone(tenant.tz).date()
+    priced = price_lines(scope=scope, outlet=order.outlet, on_date=priced_on,
+                         lines=[_paid_input(line, qty) for line, qty in paid])
+    free_allocations = [a for a in allocations if a.order_line_id in {line.pk for line in lines if line.is_free}]
+    plan = _plan_lines(priced.lines, paid, [line for line in lines if line.is_free], free_allocations)
+    totals = _totals(plan.lines)
+    _release_unearned_free_goods(scope, order, free_allocations, plan.free_kept)
+
+    now = timezone.now()
+    invoice_date = now.astimezone(tenant.tz).date()
+    # The series lock is taken last and held until commit: everything slow is done by now.
+    number = number_take(scope=scope, distributor_id=order.distributor_id, kind=DocumentKind.INVOICE,
+                         code=INVOICE_SERIES, on_date=invoice_date)
+    fiscal_year = tenant.fiscal_year(invoice_date)
+    invoice = Invoice.objects.create(
+        distributor_id=order.distributor_id, order=order, outlet_id=order.outlet_id, series_code=INVOICE_SERIES,
+        fiscal_year=fiscal_year, number=number, number_text=number_text(INVOICE_SERIES, fiscal_year, number),
+        invoice_date=invoice_date, issued_at=now, priced_on=priced_on, currency=priced.currency or tenant.currency,
+        booked_total=order.total, issued_by_id=scope.actor.id if scope.actor.kind == ActorKind.USER else None,
+        **totals)
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(tenant_id=scope.tenant_id, distributor_id=order.distributor_id, invoice=invoice, line_no=i,
+                    order_line=line.order_line, sku_id=line.sku_id, cases=line.cases, units=line.units,
+                    qty_units=line.qty_units, case_price=line.case_price, gross=line.gross, discount=line.discount,
+                    tax_rate=line.tax_rate, tax=line.tax, total=line.total, is_free=line.is_free,
+                    scheme_ids=line.scheme_ids,
+                    booked_case_price=line.order_line.case_price if line.order_line is not None else None,
+                    booked_qty_units=line.order_line.qty_units if line.order_line is not None else None)
+        for i, line in enumerate(plan.lines, start=1)])
+    cut = {a.pk: plan.free_kept[a.pk] for a in allocations
+           if a.pk in plan.free_kept and plan.free_kept[a.pk] != a.allocated_units}
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations if a.pk not in cut]).update(
+        status=AllocationStatus.INVOICED, updated_at=now)
+    for pk, units in cut.items():  # free goods not earned: invoiced at what was kept (the rest was released)
+        Allocation.objects.filter(pk=pk).update(status=AllocationStatus.INVOICED, allocated_units=units, updated_at=now)
+    detail = {"invoice_id": invoice.pk, "number": invoice.number_text, "total": str(invoice.total),
+              "booked_total": str(order.total)}
+    transition(order, to=OrderStatus.INVOICED, actor=scope.actor, reason=f"invoice {invoice.number_text}",
+               event_model=OrderEvent, event_fk="order", distributor_id=order.distributor_id, detail=detail)
+    return invoice, True
+
+
+@transaction.atomic
+def invoice_issue(*, scope: Scope, order_id: int) -> Invoice:
+    """Allocated or partially allocated -> invoiced: the order's invoice, numbered from the distributor's INV series
+    of the fiscal year of today's (tenant-local) date, priced as the module docstring says. The order's active
+    allocations become invoiced; the order moves to invoiced with an event naming the invoice.
+
+    Idempotent: an order that has its invoice already returns it (nothing is written). Another state is a 409
+    (not_allocated), an order with no allocated units too (nothing_allocated); a line the engine cannot price any
+    more (an inactive SKU, no price) is the engine's 400. Takes the order's lock, then stock balances (releasing
+    unearned free goods), then the number series last.
+    """
+    return _issue(scope, order_id)[0]
+
+
+def invoice_issue_one(*, scope: Scope, order_id: int) -> IssueResult:
+    """invoice_issue in a savepoint of its own, its outcome as an IssueResult: a refusal is a result (code and
+    message), not an exception, and rolls back only this order's writes."""
+    try:
+        with transaction.atomic():
+            invoice, created = _issue(scope, order_id)
+    except DomainError as exc:
+        return IssueResult(order_id=order_id, ok=False, code=exc.code, message=exc.message)
+    return IssueResult(order_id=order_id, ok=True, invoice=invoice, created=created)
+
+
+def invoice_issue_many(*, scope: Scope, order_ids: Sequence[int]) -> list[IssueResult]:
+    """Invoice each order on its own (invoice_issue_one): a result per order, in the order given; one refused order
+    never blocks the others."""
+    if len(order_ids) > MAX_ORDERS:
+        raise DomainError(InvoicingError.INVALID, f"At most {MAX_ORDERS} orders at once.",
+                          fields={"order_ids": [f"At most {MAX_ORDERS} orders at once."]})
+    return [invoice_issue_one(scope=scope, order_id=order_id) for order_id in order_ids]
