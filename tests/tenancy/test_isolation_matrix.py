@@ -26,7 +26,7 @@ from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob, Distributor
 from dms.tenancy.scope import Scope
 from dms.tenancy.services import api_key_create, device_register, membership_grant, user_create
-from inventory.models import StockBalance, Warehouse
+from inventory.models import Allocation, StockBalance, Warehouse
 from inventory.services import stock_adjust, stock_receive
 from mobile.models import SyncHealth
 from orders.models import (
@@ -41,6 +41,7 @@ from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
 from tests.factories.catalog import make_brand, make_outlet, make_sku
+from tests.factories.invoicing import mark_invoicing
 from webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 OTHER = "VICTIMB"  # on every object of tenant B: no principal of tenant A may ever see it
@@ -130,6 +131,20 @@ ROUTES: dict[str, Route] = {
     "manufacturer-dispatch-advice-detail": Route("advice_id", "dispatch_advice"),
     "manufacturer-goods-receipt-list": Route(),
     "manufacturer-goods-receipt-detail": Route("receipt_id", "goods_receipt"),
+    "allocation-list": Route(methods=("get", "post"), victim_query=(("order", "order"),)),
+    "allocation-preview": Route(methods=("post",)),
+    "allocation-day": Route(methods=("post",)),
+    "allocation-deallocate": Route("order_id", "order", methods=("post",)),
+    "invoice-list": Route(methods=("get", "post")),
+    "invoice-batch": Route(methods=("post",)),
+    "invoice-detail": Route("invoice_id", "invoice"),
+    "invoice-pdf": Route("invoice_id", "invoice"),
+    "credit-note-list": Route(methods=("get", "post")),
+    "credit-note-detail": Route("credit_note_id", "credit_note"),
+    "credit-note-pdf": Route("credit_note_id", "credit_note"),
+    "payment-list": Route(methods=("get", "post")),
+    "payment-detail": Route("payment_id", "payment"),
+    "outlet-balance": Route("outlet_id", "outlet"),
     "webhook-endpoint-list": Route(),
     "webhook-endpoint-detail": Route("endpoint_id", "webhook_endpoint", methods=("get", "patch", "delete")),
     "webhook-endpoint-rotate-secret": Route("endpoint_id", "webhook_endpoint", methods=("post",)),
@@ -201,6 +216,8 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         objs.update(_mark_orders(distributor, marker, objs["outlet"], sku, booker))
         objs.update(_mark_stock(scope, distributor, marker, sku))
         objs.update(_mark_dispatch(distributor, marker, sku, objs["warehouse"]))
+        objs.update(mark_invoicing(distributor, marker, objs["order"], sku))
+        objs["allocation"] = _mark_allocation(distributor, marker, objs["order"], objs["warehouse"])
         objs.update(_mark_webhooks(tm))
     return objs
 
@@ -231,6 +248,14 @@ def _mark_dispatch(distributor: Distributor, marker: str, sku: Any, warehouse: W
                                     dispatch_batch=batch, sku=sku, batch=batch.batch, dispatched_cases=1,
                                     received_cases=1, received_units=12)
     return {"dispatch_advice": advice, "goods_receipt": receipt}
+
+
+def _mark_allocation(distributor: Distributor, marker: str, order: SecondaryOrder, warehouse: Warehouse) -> Any:
+    """Stock allocated to the marked order's line (marked in its explanation)."""
+    line = SecondaryOrderLine.objects.get(order=order, line_no=1)
+    return Allocation.objects.create(distributor=distributor, order=order, order_line=line, warehouse=warehouse,
+                                     sku_id=line.sku_id, requested_units=12, allocated_units=12, policy="fifo",
+                                     explanation=f"{marker} allocated")
 
 
 def _mark_webhooks(tm: str) -> dict[str, Any]:
@@ -409,7 +434,8 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "DailyJourney": "journey", "SecondaryOrder": "order", "PrimaryOrder": "primary_order",
         "SyncHealth": "sync_health",
         "Warehouse": "warehouse", "StockBalance": "stock_balance", "StockMovement": "stock_movement",
-        "DispatchAdvice": "dispatch_advice", "GoodsReceipt": "goods_receipt",
+        "DispatchAdvice": "dispatch_advice", "GoodsReceipt": "goods_receipt", "Allocation": "allocation",
+        "Invoice": "invoice", "CreditNote": "credit_note", "Payment": "payment",
         "WebhookEndpoint": "webhook_endpoint", "WebhookDelivery": "webhook_delivery",
     }.get(model.__name__)
     return victims[key] if key else None
