@@ -8,6 +8,7 @@ from .invoices import (
     MAX_ORDERS,
     IssueResult,
     invoice_issue,
+    invoice_issue_chunk,
     invoice_issue_many,
     invoice_issue_one,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "invoice_batch_job",
     "invoice_batch_start",
     "invoice_issue",
+    "invoice_issue_chunk",
     "invoice_issue_many",
     "invoice_issue_one",
     "number_take",

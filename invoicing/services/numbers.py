@@ -43,7 +43,7 @@ def number_text(code: str, fiscal_year: int, number: int) -> str:
     return f"{code}/{fiscal_year}/{number:06d}"
 
 
-def number_take(*, scope: Scope, distributor_id: int, kind: str, code: str, on_date: date) -> int:
+def number_take(*, scope: Scope, distributor_id: int, kind: str, code: str, on_date: date, count: int = 1) -> int:
     """The next number of the distributor's `kind`/`code` series in the fiscal year of `on_date`.
 
     Must run inside the transaction that writes the document (select_for_update outside one raises). The series
@@ -59,23 +59,27 @@ def number_take(*, scope: Scope, distributor_id: int, kind: str, code: str, on_d
         raise NotFound("Distributor not found.")
     fiscal_year = fiscal_year_of(scope=scope, on_date=on_date)
     key = {"distributor_id": distributor_id, "kind": kind, "code": code, "fiscal_year": fiscal_year}
-    taken = _advance(key)  # the common case: one UPDATE ... RETURNING, which locks the row until commit
+    if not isinstance(count, int) or count < 1:
+        raise DomainError(InvoicingError.INVALID, "Take at least one number.", fields={"count": ["At least 1."]})
+    taken = _advance(key, count)  # the common case: one UPDATE ... RETURNING, which locks the row until commit
     if taken is None:
         NumberSeries.objects.bulk_create([NumberSeries(tenant_id=scope.tenant_id, **key)], ignore_conflicts=True)
         series = lock_number_series(scope).get(**key)
-        NumberSeries.objects.filter(pk=series.pk).update(next_number=F("next_number") + 1, updated_at=timezone.now())
+        NumberSeries.objects.filter(pk=series.pk).update(next_number=F("next_number") + count,
+                                                         updated_at=timezone.now())
         taken = series.next_number
     return taken
 
 
-def _advance(key: dict[str, Any]) -> int | None:
-    """Move an existing series on by one and return the number taken, or None when the series has no row yet. Row
+def _advance(key: dict[str, Any], count: int) -> int | None:
+    """Move an existing series on by `count` and return the first number taken, or None when the series has no row
+    yet. Row
     security applies (the application role, the tenant's settings), as for any ORM query."""
     table = NumberSeries._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET next_number = next_number + 1, updated_at = %s "  # noqa: S608 - fixed names
-            "WHERE distributor_id = %s AND kind = %s AND code = %s AND fiscal_year = %s RETURNING next_number - 1",
-            [timezone.now(), key["distributor_id"], key["kind"], key["code"], key["fiscal_year"]])
+            f"UPDATE {table} SET next_number = next_number + %s, updated_at = %s "  # noqa: S608 - fixed names
+            "WHERE distributor_id = %s AND kind = %s AND code = %s AND fiscal_year = %s RETURNING next_number - %s",
+            [count, timezone.now(), key["distributor_id"], key["kind"], key["code"], key["fiscal_year"], count])
         row = cursor.fetchone()
     return None if row is None else int(row[0])

@@ -18,7 +18,7 @@ from dms.tenancy.jobs import job_progress
 from dms.tenancy.models import BackgroundJob
 from dms.tenancy.scope import Scope
 from invoicing.models import Invoice
-from invoicing.services import invoice_batch_job, invoice_batch_start
+from invoicing.services import batch, invoice_batch_job, invoice_batch_start
 from invoicing.services import invoices as invoice_services
 from invoicing.tasks import invoice_batch_task
 from orders.models import SecondaryOrder
@@ -53,8 +53,11 @@ def statuses(tid: int, orders: list[SecondaryOrder]) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_days_allocated_orders_are_invoiced_with_progress(outlet, cat, wh, tid, django_capture_on_commit_callbacks):
-    # given: three allocated orders booked on day 1, one on day 2, one booked on day 1 but not allocated
+def test_a_days_allocated_orders_are_invoiced_with_progress(outlet, cat, wh, tid, django_capture_on_commit_callbacks,
+                                                             monkeypatch):
+    # given: three allocated orders booked on day 1, one on day 2, one booked on day 1 but not allocated; chunks of
+    # one order, so progress is reported after each
+    monkeypatch.setattr(batch, "CHUNK", 1)
     day1 = [make_order(outlet, [(cat.water, n)], booked_at=DAY1) for n in (1, 2, 3)]
     day2 = make_order(outlet, [(cat.water, 4)], booked_at=DAY2)
     not_allocated = make_order(outlet, [(cat.water, 5)], booked_at=DAY1)
@@ -138,18 +141,20 @@ def test_a_job_killed_half_way_keeps_its_invoices_and_the_retry_finishes_without
     with mock.patch.object(invoice_batch_task, "delay") as queued, tenant_scope(Scope.system(tid)) as scope:
         job = invoice_batch_start(scope=scope, distributor_id=distributor.pk, date=date(2025, 6, 2))
     queued.assert_called_once_with(tenant_id=tid, job_id=job.pk)
-    # when: the database connection drops while the third order is invoiced (the task would be retried)
-    real = invoice_services._issue
+    # when: in chunks of two, the database connection drops while the second chunk is written, and stays down (its
+    # one-by-one fallback fails too): the task raises and would be retried
+    real = invoice_services._write
     calls = {"n": 0}
 
-    def flaky(scope: Scope, order_id: int) -> Any:
+    def flaky(*args: Any) -> Any:
         calls["n"] += 1
-        if calls["n"] == 3:
-            real(scope, order_id)  # its writes are rolled back with the transaction
+        if calls["n"] >= 2:
+            real(*args)  # its writes are rolled back with the transaction
             raise OperationalError("server closed the connection unexpectedly")
-        return real(scope, order_id)
+        return real(*args)
 
-    with mock.patch.object(invoice_services, "_issue", flaky), pytest.raises(OperationalError):
+    with mock.patch.object(batch, "CHUNK", 2), mock.patch.object(invoice_services, "_write", flaky), \
+            pytest.raises(OperationalError):
         invoice_batch_task(tenant_id=tid, job_id=job.pk)
     # then: the first two invoices are committed, the job is still running
     assert statuses(tid, orders) == ["invoiced", "invoiced", "allocated", "allocated", "allocated"]
@@ -164,3 +169,33 @@ def test_a_job_killed_half_way_keeps_its_invoices_and_the_retry_finishes_without
         numbers = list(Invoice.objects.order_by("number").values_list("order_id", "number"))
     assert [n for _o, n in numbers] == [1, 2, 3, 4, 5]
     assert sorted(o for o, _n in numbers) == sorted(o.pk for o in orders)
+
+
+def test_a_chunk_is_invoiced_in_bulk_with_consecutive_numbers_and_a_refusal_left_out(outlet, cat, wh, tid):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from invoicing.services import invoice_issue_chunk
+
+    # given: twenty allocated orders and, among them, one only booked
+    orders = [make_order(outlet, [(cat.water, n), (cat.cola, 1)], booked_at=DAY1) for n in range(1, 21)]
+    booked = orders[7]
+    for order in orders:
+        if order is not booked:
+            allocate_order(order, wh)
+    ids = [o.pk for o in orders]
+    # when
+    with tenant_scope(Scope.system(tid)) as scope, CaptureQueriesContext(connection) as queries:
+        results = invoice_issue_chunk(scope=scope, order_ids=ids)
+    # then: a result per order in the order given; the booked one refused, the rest numbered 1..19 in order-id order
+    assert [r.order_id for r in results] == ids
+    assert [(r.ok, r.code) for r in results if r.order_id == booked.pk] == [(False, "not_allocated")]
+    numbers = [r.invoice.number for r in results if r.ok]
+    assert numbers == list(range(1, 20))
+    assert statuses(tid, orders).count("invoiced") == 19
+    # in bulk: the query count does not grow with the orders (locks, reads, one write per table)
+    assert len(queries) <= 25, [q["sql"][:90] for q in queries.captured_queries]
+    # and a second run finds them invoiced, writing nothing
+    with tenant_scope(Scope.system(tid)) as scope:
+        again = invoice_issue_chunk(scope=scope, order_ids=ids)
+    assert [(r.ok, r.created) for r in again if r.order_id != booked.pk] == [(True, False)] * 19
