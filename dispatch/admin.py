@@ -6,6 +6,8 @@ links to the primary order and the GRN; while the goods are in transit, distribu
 manufacturer's admin) open "Record receipt" from it: one row per batch, prefilled as received in full, and a
 warehouse. The form calls receipt_record under request.scope; its refusals come back as form errors and nothing is
 saved. Querysets come from the scoped managers, so another tenant's or distributor's DA or GRN is a 404.
+
+Vehicles and load forms (the outbound side) have their own module, dispatch.admin_loading, registered from here.
 """
 
 from __future__ import annotations
@@ -300,3 +302,7 @@ class GoodsReceiptAdmin(ReadOnlyDocumentAdmin):
     def order_link(self, obj: GoodsReceipt) -> str:
         url = reverse("admin:orders_primaryorder_change", args=[obj.advice.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.advice.order.number)
+
+
+# Vehicles and load forms register from their own module.
+from . import admin_loading  # noqa: E402, F401

@@ -15,7 +15,7 @@ from orders.enums import PrimaryOrderStatus
 from orders.selectors import tenant_zone
 
 from ..errors import DispatchError
-from ..models import DispatchAdvice, GoodsReceipt
+from ..models import DispatchAdvice, GoodsReceipt, LoadForm
 
 ISSUERS = frozenset({Role.MANUFACTURER_SYSTEM, Role.MANUFACTURER_ADMIN})
 # The distributor receives its goods; the manufacturer's admin may record a receipt on its behalf.
@@ -25,7 +25,11 @@ MAX_LINES = 200  # orders.services.MAX_LINES: a DA has no more lines than its or
 MAX_BATCHES = 50  # per DA line
 TEXT_MAX = {"reference": 60, "vehicle": 60, "transporter": 100, "note": 500}
 BATCH_MAX, LINE_NOTE_MAX = 60, 300
-DA_PREFIX, GRN_PREFIX = "DA-", "GRN-"
+DA_PREFIX, GRN_PREFIX, LF_PREFIX = "DA-", "GRN-", "LF-"
+# Load forms: distributor staff (and the manufacturer's admin for any distributor) plan, load, send out and settle;
+# a delivery man records deliveries and collections on his own load form.
+LOADERS = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF, Role.MANUFACTURER_ADMIN})
+RECORDERS = LOADERS | {Role.DELIVERY_MAN}
 FIGURES = ("received_cases", "short_cases", "damaged_cases")
 
 
@@ -55,8 +59,8 @@ def tenant_today(scope: Scope) -> date:
     return timezone.now().astimezone(tenant_zone(scope=scope)).date()
 
 
-def next_number(scope: Scope, model: type[DispatchAdvice] | type[GoodsReceipt], distributor_id: int,
-                 prefix: str) -> str:
+def next_number(scope: Scope, model: type[DispatchAdvice] | type[GoodsReceipt] | type[LoadForm], distributor_id: int,
+                prefix: str) -> str:
     """max + 1 of the distributor's numbers; the caller holds the distributor's lock (dispatch.locks)."""
     last = (scope.filter(model.objects.filter(distributor_id=distributor_id, number__startswith=prefix))
             .aggregate(n=Max("number"))["n"])

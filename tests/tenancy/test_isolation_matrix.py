@@ -42,6 +42,7 @@ from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
 from tests.factories.catalog import make_brand, make_outlet, make_sku
 from tests.factories.invoicing import mark_invoicing
+from tests.factories.loading import mark_loading
 from webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 OTHER = "VICTIMB"  # on every object of tenant B: no principal of tenant A may ever see it
@@ -145,6 +146,19 @@ ROUTES: dict[str, Route] = {
     "payment-list": Route(methods=("get", "post")),
     "payment-detail": Route("payment_id", "payment"),
     "outlet-balance": Route("outlet_id", "outlet"),
+    "vehicle-list": Route(methods=("get", "post")),
+    "vehicle-detail": Route("vehicle_id", "vehicle", methods=("get", "patch")),
+    "load-form-list": Route(methods=("get", "post")),
+    "load-form-plan": Route(methods=("post",)),
+    "load-form-detail": Route("load_form_id", "load_form", methods=("get", "patch")),
+    "load-form-pick-list": Route("load_form_id", "load_form"),
+    "load-form-pdf": Route("load_form_id", "load_form"),
+    "load-form-loaded": Route("load_form_id", "load_form", methods=("post",)),
+    "load-form-depart": Route("load_form_id", "load_form", methods=("post",)),
+    "load-form-cancel": Route("load_form_id", "load_form", methods=("post",)),
+    "load-form-deliveries": Route("load_form_id", "load_form", methods=("post",)),
+    "load-form-cash": Route("load_form_id", "load_form", methods=("post",)),
+    "load-form-settle": Route("load_form_id", "load_form", methods=("post",)),
     "webhook-endpoint-list": Route(),
     "webhook-endpoint-detail": Route("endpoint_id", "webhook_endpoint", methods=("get", "patch", "delete")),
     "webhook-endpoint-rotate-secret": Route("endpoint_id", "webhook_endpoint", methods=("post",)),
@@ -217,6 +231,7 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         objs.update(_mark_stock(scope, distributor, marker, sku))
         objs.update(_mark_dispatch(distributor, marker, sku, objs["warehouse"]))
         objs.update(mark_invoicing(distributor, marker, objs["order"], sku))
+        objs.update(mark_loading(distributor, marker))
         objs["allocation"] = _mark_allocation(distributor, marker, objs["order"], objs["warehouse"])
         objs.update(_mark_webhooks(tm))
     return objs
@@ -435,7 +450,8 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "SyncHealth": "sync_health",
         "Warehouse": "warehouse", "StockBalance": "stock_balance", "StockMovement": "stock_movement",
         "DispatchAdvice": "dispatch_advice", "GoodsReceipt": "goods_receipt", "Allocation": "allocation",
-        "Invoice": "invoice", "CreditNote": "credit_note", "Payment": "payment",
+        "Invoice": "invoice", "CreditNote": "credit_note", "Payment": "payment", "Vehicle": "vehicle",
+        "LoadForm": "load_form",
         "WebhookEndpoint": "webhook_endpoint", "WebhookDelivery": "webhook_delivery",
     }.get(model.__name__)
     return victims[key] if key else None
