@@ -4,7 +4,8 @@
 - a delivery received with one case short and one damaged (received: a claim to settle);
 - an order partially approved and dispatched (in transit);
 - an order submitted and waiting for the manufacturer;
-- stock norms for the best-selling SKUs, so "New order from suggestion" has something to say.
+- stock norms for the best-selling SKUs, so "New order from suggestion" has something to say;
+- two delivery vehicles, a van and a truck, for the load forms.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 
 from dms.tenancy.enums import ActorKind, Role
 from dms.tenancy.scope import Actor, Scope
 from inventory.models import StockNorm
 from orders.services import LineDecision, PrimaryLine, primary_order_create, primary_order_decide, primary_order_submit
 
+from .models import Vehicle
 from .services import AdviceLineInput, BatchInput, ReceiptLineInput, advice_issue, receipt_record
 
 
@@ -85,7 +88,12 @@ def seed_primary_history(*, scope: Scope, erp: Scope, distributor_id: int, sku_i
         StockNorm(tenant_id=scope.tenant_id, distributor_id=distributor_id, sku_id=s,
                   target_cover_days=rng.choice((10, 14, 21)), safety_cases=rng.randrange(0, 4))
         for s in skus[:15]])
-    return {"primary_orders": 4, "dispatch_advices": 3, "goods_receipts": 2}
+    Vehicle.objects.bulk_create([
+        Vehicle(tenant_id=scope.tenant_id, distributor_id=distributor_id, code="VAN-1", registration=f"{code}-VAN1",
+                capacity_weight_kg=Decimal("1500"), capacity_volume_l=Decimal("9000"), capacity_cases=300),
+        Vehicle(tenant_id=scope.tenant_id, distributor_id=distributor_id, code="TRUCK-1", registration=f"{code}-TRK1",
+                capacity_weight_kg=Decimal("6000"), capacity_volume_l=Decimal("30000"), capacity_cases=1200)])
+    return {"primary_orders": 4, "dispatch_advices": 3, "goods_receipts": 2, "vehicles": 2}
 
 
 def _received_in_full(scope: Scope, advice_id: int) -> list[ReceiptLineInput]:

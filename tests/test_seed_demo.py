@@ -214,7 +214,7 @@ def test_every_booker_has_a_weekly_plan_of_routes_and_journeys_with_etas(output)
 
 
 def test_each_distributor_has_a_primary_history_with_stock_in_transit_and_a_claim(output):
-    from dispatch.models import DispatchAdvice, GoodsReceipt
+    from dispatch.models import DispatchAdvice, GoodsReceipt, Vehicle
     from inventory.models import StockBalance, StockNorm
     from inventory.selectors import ledger_mismatches
     from orders.models import PrimaryOrder
@@ -229,4 +229,5 @@ def test_each_distributor_has_a_primary_history_with_stock_in_transit_and_a_clai
                 assert (claim.total_short_cases, claim.total_damaged_cases) == (1, 1)
                 assert StockBalance.objects.filter(distributor=d, on_hand__gt=0).count() == SKUS
                 assert StockNorm.objects.filter(distributor=d).exists()
+                assert Vehicle.objects.filter(distributor=d).count() == 2
             assert ledger_mismatches(scope=scope) == []
