@@ -11,3 +11,10 @@ class InvoicingConfig(AppConfig):
         from .selectors import outlet_receivable
 
         selectors.set_receivable_source(outlet_receivable)
+
+        # "Invoice selected orders" on the orders admin: orders may not import invoicing, so invoicing attaches it.
+        from orders.admin import SecondaryOrderAdmin
+
+        from .admin_actions import attach
+
+        attach(SecondaryOrderAdmin)

@@ -11,6 +11,9 @@ managers, so another tenant's or distributor's order is a 404. Analysts read; di
 each line's proposed units and why) with a choice of policy and warehouse; "Allocate" commits it with
 orders_allocate, passing the units shown so that a change of stock in between is reported per order. "Deallocate
 selected…" releases allocated orders' stock (with a reason), after which they can be cancelled or allocated again.
+
+"Invoice selected orders" is listed here too, but it is invoicing's (invoicing/admin_actions.py, attached to this
+admin by InvoicingConfig.ready): orders sits below invoicing and does not import it.
 """
 
 from __future__ import annotations
