@@ -19,9 +19,9 @@ from the scoped managers, so another tenant's or distributor's vehicle or load f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, ClassVar
 
 from django import forms
@@ -34,6 +34,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from dms.core.errors import DomainError
+from dms.core.pdf import streamed_response
 from dms.tenancy.admin_base import DISTRIBUTOR_EDITORS, DistributorOwnedAdmin, request_role
 from dms.tenancy.jobs import job_progress
 from dms.tenancy.models import BackgroundJob
@@ -258,13 +259,7 @@ class LoadFormAdmin(DistributorOwnedAdmin):
         if found is None:
             raise Http404
         document = sel.load_form_document(scope=_scope(request), pk=found.pk)
-
-        def stream() -> Iterator[bytes]:
-            yield pdf.render(document)
-
-        response = StreamingHttpResponse(stream(), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
-        return response
+        return streamed_response(partial(pdf.render, document), filename=document.number)
 
     # --- settlement -----------------------------------------------------------------------------------------
     def settle_view(self, request: HttpRequest, load_form_id: int) -> HttpResponse:

@@ -21,6 +21,7 @@ from rest_framework import pagination, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dms.core.api import PAGE_PARAMETERS
 from dms.tenancy.api import TenantApi
 from dms.tenancy.enums import Role
 from orders.selectors_primary import primary_order_get, primary_order_visible
@@ -96,7 +97,6 @@ CURSOR_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="from the previous page's `next` or `previous`"),
     OpenApiParameter("page_size", OpenApiTypes.INT),
 ]
-PAGE_PARAMETERS = [OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)]
 
 
 def _advices(api: TenantApi, request: Request) -> Any:

@@ -11,15 +11,17 @@ after the request's transaction has ended (DRF renders the response after the vi
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, renderers, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dms.tenancy.api import TenantApi
+from dms.core.api import PAGE_PARAMETERS, choice_field
+from dms.tenancy.api import PdfApi, TenantApi
 from dms.tenancy.enums import Role
 
 from . import pdf
@@ -51,12 +53,6 @@ WRITERS = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF, Role.MANUFA
 VEHICLE_READERS = WRITERS | {Role.MANUFACTURER_ANALYST}
 READERS = VEHICLE_READERS | {Role.DELIVERY_MAN}
 RECORDERS = WRITERS | {Role.DELIVERY_MAN}
-PAGE = [OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)]
-
-
-def _writer(api: TenantApi, what: str) -> None:
-    if api.scope.role not in WRITERS:
-        raise exceptions.PermissionDenied(f"Your role may not {what}.")
 
 
 def _detail(api: TenantApi, load_form_id: int, code: int = status.HTTP_200_OK) -> Response:
@@ -100,7 +96,7 @@ class VehicleListApi(TenantApi):
     required_roles = VEHICLE_READERS
 
     @extend_schema(parameters=[OpenApiParameter("distributor", OpenApiTypes.INT),
-                               OpenApiParameter("active", OpenApiTypes.BOOL), *PAGE],
+                               OpenApiParameter("active", OpenApiTypes.BOOL), *PAGE_PARAMETERS],
                    responses=VehicleOutput(many=True))
     def get(self, request: Request) -> Response:
         data = self.validated(VehicleFilter, request.query_params)
@@ -108,7 +104,7 @@ class VehicleListApi(TenantApi):
 
     @extend_schema(request=VehicleInput, responses={201: VehicleOutput})
     def post(self, request: Request) -> Response:
-        _writer(self, "keep vehicles")
+        self.require_role(WRITERS, "keep vehicles")
         data = self.validated(VehicleInput, request.data)
         vehicle = vehicle_create(scope=self.scope, **data)
         return Response(VehicleOutput(sel.vehicle_get(scope=self.scope, pk=vehicle.pk)).data,
@@ -127,7 +123,7 @@ class VehicleDetailApi(TenantApi):
     @extend_schema(request=VehicleUpdateInput, responses=VehicleOutput)
     def patch(self, request: Request, vehicle_id: int) -> Response:
         sel.vehicle_get(scope=self.scope, pk=vehicle_id)
-        _writer(self, "keep vehicles")
+        self.require_role(WRITERS, "keep vehicles")
         data = self.validated(VehicleUpdateInput, request.data)
         vehicle_update(scope=self.scope, vehicle_id=vehicle_id, **data)
         return Response(VehicleOutput(sel.vehicle_get(scope=self.scope, pk=vehicle_id)).data)
@@ -165,7 +161,7 @@ class LoadFormListApi(TenantApi):
         OpenApiParameter("date", OpenApiTypes.DATE, description="the delivery day"),
         OpenApiParameter("date_from", OpenApiTypes.DATE), OpenApiParameter("date_to", OpenApiTypes.DATE),
         OpenApiParameter("status", OpenApiTypes.STR, many=True, enum=LoadFormStatus.values,
-                         description="one or more statuses (repeat the parameter)"), *PAGE,
+                         description="one or more statuses (repeat the parameter)"), *PAGE_PARAMETERS,
     ], responses=LoadFormOutput(many=True))
     def get(self, request: Request) -> Response:
         params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "status"}
@@ -180,7 +176,7 @@ class LoadFormListApi(TenantApi):
 
     @extend_schema(request=LoadFormCreateInput, responses={201: LoadFormDetailOutput})
     def post(self, request: Request) -> Response:
-        _writer(self, "make load forms")
+        self.require_role(WRITERS, "make load forms")
         data = self.validated(LoadFormCreateInput, request.data)
         load_form = load_form_create(scope=self.scope, **data)
         return _detail(self, load_form.pk, status.HTTP_201_CREATED)
@@ -228,7 +224,7 @@ class LoadFormDetailApi(TenantApi):
     @extend_schema(request=LoadFormAssignInput, responses=LoadFormDetailOutput)
     def patch(self, request: Request, load_form_id: int) -> Response:
         sel.load_form_visible(scope=self.scope, pk=load_form_id)
-        _writer(self, "assign delivery men")
+        self.require_role(WRITERS, "assign delivery men")
         data = self.validated(LoadFormAssignInput, request.data)
         load_form_assign(scope=self.scope, load_form_id=load_form_id, **data)
         return _detail(self, load_form_id)
@@ -244,35 +240,16 @@ class LoadFormPickListApi(TenantApi):
         return Response(PickListOutput(sel.load_form_pick_list(scope=self.scope, load_form_id=load_form_id)).data)
 
 
-class PdfRenderer(renderers.BaseRenderer):
-    """A pdf.LoadFormDocument drawn as PDF bytes, when DRF renders the response: after the view's transaction."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return pdf.render(data)
-
-
-class LoadFormPdfApi(TenantApi):
+class LoadFormPdfApi(PdfApi):
     """The printable load form: the delivery sequence, the pick list and the loading order. Errors keep the JSON
     error shape."""
 
     required_roles = READERS
-    renderer_classes = [renderers.JSONRenderer, PdfRenderer]
-
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        if response.status_code >= 400:
-            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
-        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request: Request, load_form_id: int) -> Response:
         document = sel.load_form_document(scope=self.scope, pk=load_form_id)
-        request.accepted_renderer, request.accepted_media_type = PdfRenderer(), PdfRenderer.media_type
-        return Response(document, headers={"Content-Disposition": f'inline; filename="{document.number}.pdf"'})
+        return self.pdf_response(request, partial(pdf.render, document), filename=document.number)
 
 
 class LoadFormReasonInput(serializers.Serializer):
@@ -338,22 +315,9 @@ RECORDED = [c for c in DeliveryOutcome.choices if c[0] != DeliveryOutcome.PENDIN
 
 
 # Named enum components (the field names "outcome", "restock" and "method" are used with other choices elsewhere).
-@extend_schema_field({"type": "string", "enum": [c[0] for c in RECORDED]}, component_name="RecordedOutcomeEnum")
-class RecordedOutcomeField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=RECORDED, **kwargs)
-
-
-@extend_schema_field({"type": "string", "enum": Restock.values}, component_name="LoadFormRestockEnum")
-class RestockField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=Restock.choices, **kwargs)
-
-
-@extend_schema_field({"type": "string", "enum": CollectionMethod.values}, component_name="CollectionMethodEnum")
-class CollectionMethodField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=CollectionMethod.choices, **kwargs)
+RecordedOutcomeField = choice_field(RECORDED, "RecordedOutcomeEnum")
+RestockField = choice_field(Restock.choices, "LoadFormRestockEnum")
+CollectionMethodField = choice_field(CollectionMethod.choices, "CollectionMethodEnum")
 
 
 class DeliveredLineInput(serializers.Serializer):

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from dms.core.models import TransitionEvent, status_field
 from dms.tenancy.fields import DistributorForeignKey
 from dms.tenancy.models import DistributorModel
 from orders.models import money_field
@@ -312,18 +313,12 @@ class DeliveryLine(DistributorModel):
         ]
 
 
-class LoadFormEvent(DistributorModel):
+class LoadFormEvent(DistributorModel, TransitionEvent):
     """Audit of a load form: status changes (from/to) and other actions (a delivery, a collection), who, when, why."""
 
     load_form = DistributorForeignKey(LoadForm, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, choices=LoadFormStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=LoadFormStatus.choices, blank=True)
-    action = models.CharField(max_length=30, default="transition")
-    actor_kind = models.CharField(max_length=10)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=150, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    from_status = status_field(LoadFormStatus.choices)
+    to_status = status_field(LoadFormStatus.choices)
 
     class Meta:
         ordering = ["load_form", "created_at", "id"]

@@ -30,7 +30,7 @@ from orders.enums import OrderStatus
 
 from .enums import CollectionMethod, DeliveryOutcome, LoadFormStatus
 from .models import DeliveryLine, LoadForm, LoadFormEvent, LoadFormInvoice, Vehicle
-from .pdf import DocumentLoad, DocumentPick, DocumentStop, LoadFormDocument
+from .pdf import DocumentStop, LoadFormDocument
 
 Point = tuple[float, float]
 
@@ -372,10 +372,6 @@ def load_form_document(*, scope: Scope, pk: int) -> LoadFormDocument:
     man = load_form.delivery_man
     currency = Tenant.objects.filter(pk=scope.tenant_id).values_list("currency", flat=True).first() or ""
     vehicle = load_form.vehicle
-
-    def pick_of(p: PickLine) -> DocumentPick:
-        return DocumentPick(sku_code=p.sku_code, sku_name=p.sku_name, cases=p.cases, units=p.units)
-
     return LoadFormDocument(
         number=load_form.number, date=load_form.date, status=load_form.get_status_display(),
         distributor=f"{load_form.distributor.code} {load_form.distributor.name}",
@@ -386,8 +382,5 @@ def load_form_document(*, scope: Scope, pk: int) -> LoadFormDocument:
         stops=tuple(DocumentStop(sequence=s.sequence, eta=s.eta, outlet_code=s.outlet.code, outlet_name=s.outlet.name,
                                  address=s.outlet.address, invoice_number=s.invoice.number_text, amount=s.amount,
                                  cases=s.cases, weight_kg=s.weight_kg, note=s.plan_note) for s in stops),
-        picks=tuple(pick_of(p) for p in pick.totals),
-        loading=tuple(DocumentLoad(load_position=st.load_position, sequence=st.sequence,
-                                   invoice_number=st.invoice_number, outlet_name=st.outlet_name,
-                                   lines=tuple(pick_of(p) for p in st.lines)) for st in pick.loading),
+        picks=pick.totals, loading=pick.loading,
         notes=tuple(n for n in (load_form.note, load_form.plan_note) if n))

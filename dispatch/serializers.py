@@ -3,23 +3,15 @@ with their views, in apis.py). Money leaves as strings (COERCE_DECIMAL_TO_STRING
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dms.core.api import choice_field
 from orders.serializers_primary import PrimaryOrderStatusField
 
 from .enums import AdviceStatus
 from .models import DispatchAdvice, DispatchAdviceLine, DispatchBatch, GoodsReceipt, GoodsReceiptLine
 
-
-# A named component: drf-spectacular would otherwise name the enum after the field ("status", shared with other
-# apps) and warn about the collision, which fails the schema check.
-@extend_schema_field({"type": "string", "enum": AdviceStatus.values}, component_name="DispatchAdviceStatusEnum")
-class AdviceStatusField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=AdviceStatus.choices, read_only=True, **kwargs)
+AdviceStatusField = choice_field(AdviceStatus.choices, "DispatchAdviceStatusEnum", read_only=True)
 
 
 class ReceiptFiguresMixin(serializers.Serializer):

@@ -3,27 +3,15 @@ weights and volumes leave as strings (COERCE_DECIMAL_TO_STRING), never floats.""
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from dms.core.api import choice_field
 
 from .enums import DeliveryOutcome, LoadFormStatus
 from .models import DeliveryLine, LoadForm, LoadFormEvent, LoadFormInvoice, Vehicle
 
-
-# Named components: drf-spectacular would otherwise name the enums after the field ("status", "outcome", shared with
-# other apps) and warn about the collision, which fails the schema check.
-@extend_schema_field({"type": "string", "enum": LoadFormStatus.values}, component_name="LoadFormStatusEnum")
-class LoadFormStatusField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=LoadFormStatus.choices, read_only=True, **kwargs)
-
-
-@extend_schema_field({"type": "string", "enum": DeliveryOutcome.values}, component_name="DeliveryOutcomeEnum")
-class DeliveryOutcomeField(serializers.ChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=DeliveryOutcome.choices, read_only=True, **kwargs)
+LoadFormStatusField = choice_field(LoadFormStatus.choices, "LoadFormStatusEnum", read_only=True)
+DeliveryOutcomeField = choice_field(DeliveryOutcome.choices, "DeliveryOutcomeEnum", read_only=True)
 
 
 class VehicleOutput(serializers.ModelSerializer):

@@ -14,8 +14,8 @@ request's tenant transaction has ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from dms.core.errors import DomainError
+from dms.core.pdf import streamed_response
 from dms.tenancy.admin_base import DistributorOwnedAdmin, RoleInline, request_role
 from dms.tenancy.enums import Role
 from dms.tenancy.jobs import job_progress
@@ -72,13 +73,7 @@ def _not_found(exc: DomainError) -> None:
 
 def pdf_response(document: pdf.Document) -> StreamingHttpResponse:
     """The document's PDF, drawn when the server sends the body: after the tenant middleware's transaction."""
-
-    def body() -> Iterator[bytes]:
-        yield pdf.render(document)
-
-    response = StreamingHttpResponse(body(), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{document.number_text.replace("/", "-")}.pdf"'
-    return response
+    return streamed_response(partial(pdf.render, document), filename=document.filename)
 
 
 def _page(admin_obj: admin.ModelAdmin, request: HttpRequest, template: str, title: str,

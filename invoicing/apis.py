@@ -8,16 +8,18 @@ transaction has ended (DRF renders the response after the view returns).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, renderers, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dms.tenancy.api import TenantApi
+from dms.core.api import PAGE_PARAMETERS
+from dms.tenancy.api import PdfApi, TenantApi
 from dms.tenancy.enums import Role
 from dms.tenancy.models import Tenant
 
@@ -44,47 +46,12 @@ from .services import (
 WRITERS = frozenset({Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF})
 READERS = WRITERS | {Role.MANUFACTURER_ADMIN, Role.MANUFACTURER_ANALYST, Role.MANUFACTURER_SYSTEM}
 
-PAGE = [OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)]
 DATES = [OpenApiParameter("date_from", OpenApiTypes.DATE, description="on or after"),
          OpenApiParameter("date_to", OpenApiTypes.DATE, description="on or before")]
 
 
-def _writer(api: TenantApi, what: str) -> None:
-    if api.scope.role not in WRITERS:
-        raise exceptions.PermissionDenied(f"Your role may not {what}.")
-
-
 def _today(api: TenantApi) -> Any:
     return timezone.now().astimezone(Tenant.objects.get(pk=api.scope.tenant_id).tz).date()
-
-
-class PdfRenderer(renderers.BaseRenderer):
-    """A pdf.Document drawn as PDF bytes, when DRF renders the response: after the view's transaction."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return pdf.render(data)
-
-
-class PdfApi(TenantApi):
-    """A GET answered with a PDF; errors keep the JSON error shape."""
-
-    required_roles = READERS
-    renderer_classes = [renderers.JSONRenderer, PdfRenderer]
-
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        if response.status_code >= 400:
-            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
-        return super().finalize_response(request, response, *args, **kwargs)
-
-    def pdf_response(self, request: Request, document: pdf.Document) -> Response:
-        request.accepted_renderer, request.accepted_media_type = PdfRenderer(), PdfRenderer.media_type
-        name = document.number_text.replace("/", "-")
-        return Response(document, headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
 
 
 # --- invoices --------------------------------------------------------------------------------------------------
@@ -116,7 +83,7 @@ class InvoiceListApi(TenantApi):
         OpenApiParameter("order", OpenApiTypes.INT),
         OpenApiParameter("status", OpenApiTypes.STR, enum=InvoiceStatus.values),
         OpenApiParameter("payment_status", OpenApiTypes.STR, enum=PaymentStatus.values),
-        OpenApiParameter("date", OpenApiTypes.DATE, description="the invoice date"), *DATES, *PAGE,
+        OpenApiParameter("date", OpenApiTypes.DATE, description="the invoice date"), *DATES, *PAGE_PARAMETERS,
     ], responses=InvoiceOutput(many=True))
     def get(self, request: Request) -> Response:
         data = self.validated(InvoiceFilter, request.query_params)
@@ -127,7 +94,7 @@ class InvoiceListApi(TenantApi):
 
     @extend_schema(request=IssueInput, responses=IssueOutput)
     def post(self, request: Request) -> Response:
-        _writer(self, "issue invoices")
+        self.require_role(WRITERS, "issue invoices")
         data = self.validated(IssueInput, request.data)
         results = invoice_issue_many(scope=self.scope, order_ids=data["order_ids"])
         return Response(IssueOutput({
@@ -149,9 +116,12 @@ class InvoiceDetailApi(TenantApi):
 class InvoicePdfApi(PdfApi):
     """The printable invoice."""
 
+    required_roles = READERS
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request: Request, invoice_id: int) -> Response:
-        return self.pdf_response(request, selectors.invoice_document(scope=self.scope, pk=invoice_id))
+        document = selectors.invoice_document(scope=self.scope, pk=invoice_id)
+        return self.pdf_response(request, partial(pdf.render, document), filename=document.filename)
 
 
 class BatchInput(serializers.Serializer):
@@ -211,7 +181,7 @@ class CreditNoteListApi(TenantApi):
 
     @extend_schema(parameters=[OpenApiParameter("distributor", OpenApiTypes.INT),
                                OpenApiParameter("outlet", OpenApiTypes.INT),
-                               OpenApiParameter("invoice", OpenApiTypes.INT), *DATES, *PAGE],
+                               OpenApiParameter("invoice", OpenApiTypes.INT), *DATES, *PAGE_PARAMETERS],
                    responses=CreditNoteOutput(many=True))
     def get(self, request: Request) -> Response:
         data = self.validated(CreditNoteFilter, request.query_params)
@@ -219,7 +189,7 @@ class CreditNoteListApi(TenantApi):
 
     @extend_schema(request=CreditNoteInput, responses={201: CreditNoteDetailOutput})
     def post(self, request: Request) -> Response:
-        _writer(self, "issue credit notes")
+        self.require_role(WRITERS, "issue credit notes")
         data = self.validated(CreditNoteInput, request.data)
         note = credit_note_issue(scope=self.scope, invoice_id=data["invoice_id"], reason=data["reason"],
                                  reason_text=data["reason_text"], restock=data["restock"],
@@ -239,9 +209,12 @@ class CreditNoteDetailApi(TenantApi):
 class CreditNotePdfApi(PdfApi):
     """The printable credit note."""
 
+    required_roles = READERS
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request: Request, credit_note_id: int) -> Response:
-        return self.pdf_response(request, selectors.credit_note_document(scope=self.scope, pk=credit_note_id))
+        document = selectors.credit_note_document(scope=self.scope, pk=credit_note_id)
+        return self.pdf_response(request, partial(pdf.render, document), filename=document.filename)
 
 
 # --- payments --------------------------------------------------------------------------------------------------
@@ -271,7 +244,7 @@ class PaymentListApi(TenantApi):
     required_roles = READERS
 
     @extend_schema(parameters=[OpenApiParameter("distributor", OpenApiTypes.INT),
-                               OpenApiParameter("outlet", OpenApiTypes.INT), *DATES, *PAGE],
+                               OpenApiParameter("outlet", OpenApiTypes.INT), *DATES, *PAGE_PARAMETERS],
                    responses=PaymentOutput(many=True))
     def get(self, request: Request) -> Response:
         data = self.validated(PaymentFilter, request.query_params)
@@ -279,7 +252,7 @@ class PaymentListApi(TenantApi):
 
     @extend_schema(request=PaymentInput, responses={201: PaymentDetailOutput, 200: PaymentDetailOutput})
     def post(self, request: Request) -> Response:
-        _writer(self, "record payments")
+        self.require_role(WRITERS, "record payments")
         started = timezone.now()
         data = self.validated(PaymentInput, request.data)
         payment = payment_record(scope=self.scope, **data)

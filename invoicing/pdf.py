@@ -1,21 +1,20 @@
-"""Printable invoices and credit notes (fpdf2: pure Python, the PDF core fonts, no system libraries).
+"""Printable invoices and credit notes (fpdf2, drawn with dms.core.pdf: pure Python, the PDF core fonts).
 
 Rendering is a pure function of a `Document` snapshot that selectors.invoice_document / credit_note_document read
 in the request's transaction; the bytes are made after it has ended (the API renders in DRF's renderer, the admin
 streams the response), so no transaction stays open while a PDF is drawn.
-
-The core fonts (Helvetica) speak Latin-1 only: other characters are printed as their closest ASCII form, or "?".
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+
+from dms.core.pdf import amount, latin1, new_document, notes, table, text_lines, total_row
 
 
 @dataclass(frozen=True)
@@ -68,17 +67,10 @@ class Document:
     def title(self) -> str:
         return "INVOICE" if self.kind == "invoice" else "CREDIT NOTE"
 
-
-def latin1(text: str) -> str:
-    """What the core fonts can print: Latin-1 as it is, other letters without their accents, the rest "?"."""
-    out = []
-    for ch in str(text):
-        if ord(ch) < 256:
-            out.append(ch)
-            continue
-        plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-        out.append(plain or "?")
-    return "".join(out)
+    @property
+    def filename(self) -> str:
+        """The PDF's file name without ".pdf": the number with its slashes as dashes."""
+        return self.number_text.replace("/", "-")
 
 
 def price_notes(doc: Document) -> tuple[str, ...]:
@@ -102,11 +94,6 @@ def price_notes(doc: Document) -> tuple[str, ...]:
 COLUMNS = (("#", 7, "R"), ("SKU", 28, "L"), ("Product", 70, "L"), ("Cases", 13, "R"), ("Units", 12, "R"),
            ("Case price", 21, "R"), ("Gross", 21, "R"), ("Discount", 19, "R"), ("Tax %", 12, "R"),
            ("Tax", 18, "R"), ("Total", 23, "R"))
-ROW_H = 6
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:,.2f}"
 
 
 def _party(pdf: FPDF, heading: str, party: Party, x: float, y: float) -> None:
@@ -120,67 +107,36 @@ def _party(pdf: FPDF, heading: str, party: Party, x: float, y: float) -> None:
             pdf.cell(90, 5, latin1(text)[:70], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _header_row(pdf: FPDF) -> None:
-    pdf.set_font("Helvetica", "B", 8)
-    pdf.set_fill_color(230, 230, 230)
-    for title, width, align in COLUMNS:
-        pdf.cell(width, ROW_H, title, border=1, align=align, fill=True, new_x=XPos.RIGHT, new_y=YPos.TOP)
-    pdf.ln(ROW_H)
-    pdf.set_font("Helvetica", "", 8)
-
-
-def _line_row(pdf: FPDF, line: DocumentLine) -> None:
+def _cells(line: DocumentLine) -> tuple[str, ...]:
     product = line.sku_name + (" (FREE)" if line.is_free else "")
-    rate = f"{line.tax_rate * 100:.2f}"
-    cells = (str(line.line_no), line.sku_code, product, str(line.cases), str(line.units), f"{line.case_price:,.4f}",
-             _money(line.gross), _money(line.discount), rate, _money(line.tax), _money(line.total))
-    for text, (_title, width, align) in zip(cells, COLUMNS, strict=True):
-        limit = int(width / 1.6)
-        pdf.cell(width, ROW_H, latin1(text)[:limit], border=1, align=align, new_x=XPos.RIGHT, new_y=YPos.TOP)
-    pdf.ln(ROW_H)
+    return (str(line.line_no), line.sku_code, product, str(line.cases), str(line.units), amount(line.case_price, 4),
+            amount(line.gross), amount(line.discount), f"{line.tax_rate * 100:.2f}", amount(line.tax),
+            amount(line.total))
 
 
 def render(doc: Document) -> bytes:
     """The document as PDF bytes: A4 landscape, header with both parties, a row per line, totals, notes."""
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_title(latin1(f"{doc.title.title()} {doc.number_text}"))
-    pdf.set_creator("dms")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 9, f"{doc.title} {latin1(doc.number_text)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("Helvetica", "", 9)
-    heading = f"Date: {doc.date.isoformat()}    Currency: {latin1(doc.currency)}"
-    pdf.cell(0, 5, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    for label, value in doc.references:
-        pdf.cell(0, 5, latin1(f"{label}: {value}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf = new_document(title=f"{doc.title.title()} {doc.number_text}", heading=f"{doc.title} {doc.number_text}")
+    text_lines(pdf, [f"Date: {doc.date.isoformat()}    Currency: {doc.currency}",
+                     *(f"{label}: {value}" for label, value in doc.references)])
     top = pdf.get_y() + 3
     _party(pdf, "From", doc.seller, pdf.l_margin, top)
     bottom = pdf.get_y()
     _party(pdf, "Bill to" if doc.kind == "invoice" else "Credited to", doc.buyer, pdf.l_margin + 130, top)
     pdf.set_xy(pdf.l_margin, max(bottom, pdf.get_y()) + 4)
 
-    _header_row(pdf)
-    for line in doc.lines:
-        if pdf.will_page_break(ROW_H):
-            pdf.add_page()
-            _header_row(pdf)
-        _line_row(pdf, line)
+    table(pdf, COLUMNS, [_cells(line) for line in doc.lines])
 
     pdf.ln(2)
-    label_w = sum(width for _t, width, _a in COLUMNS[:-1])
-    for label, amount, bold in (("Gross", doc.gross, False), ("Discount", doc.discount, False),
-                                ("Tax", doc.tax, False), (f"Total {latin1(doc.currency)}", doc.total, True)):
-        pdf.set_font("Helvetica", "B" if bold else "", 9)
-        pdf.cell(label_w, ROW_H, label, align="R", new_x=XPos.RIGHT, new_y=YPos.TOP)
-        pdf.cell(COLUMNS[-1][1], ROW_H, _money(amount), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    label_width = sum(width for _t, width, _a in COLUMNS[:-1])
+    for label, value, bold in (("Gross", doc.gross, False), ("Discount", doc.discount, False),
+                               ("Tax", doc.tax, False), (f"Total {doc.currency}", doc.total, True)):
+        total_row(pdf, label, amount(value), label_width=label_width, value_width=COLUMNS[-1][1], bold=bold)
 
-    notes = (*doc.notes, *price_notes(doc))
-    if notes:
+    texts = (*doc.notes, *price_notes(doc))
+    if texts:
         pdf.ln(3)
         pdf.set_font("Helvetica", "B", 9)
         pdf.cell(0, 5, "Notes", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("Helvetica", "", 8)
-        for note in notes:
-            pdf.multi_cell(0, 4, latin1(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        notes(pdf, texts)
     return bytes(pdf.output())

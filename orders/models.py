@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from dms.core.models import TransitionEvent, status_field
 from dms.tenancy.fields import DistributorForeignKey
 from dms.tenancy.models import DistributorModel
 
@@ -114,18 +115,12 @@ class SecondaryOrderLine(DistributorModel):
         ]
 
 
-class OrderEvent(DistributorModel):
+class OrderEvent(DistributorModel, TransitionEvent):
     """Audit of an order: status changes (from/to) and other actions (edit, hold released), who, when, why."""
 
     order = DistributorForeignKey(SecondaryOrder, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
-    action = models.CharField(max_length=30, default="transition")
-    actor_kind = models.CharField(max_length=10)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=150, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    from_status = status_field(OrderStatus.choices)
+    to_status = status_field(OrderStatus.choices)
 
     class Meta:
         ordering = ["order", "created_at", "id"]
@@ -209,18 +204,12 @@ class PrimaryOrderLine(DistributorModel):
         ]
 
 
-class PrimaryOrderEvent(DistributorModel):
+class PrimaryOrderEvent(DistributorModel, TransitionEvent):
     """Audit of a primary order: status changes (from/to) and other actions (lines edited), who, when, why."""
 
     order = DistributorForeignKey(PrimaryOrder, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, choices=PrimaryOrderStatus.choices, blank=True)
-    to_status = models.CharField(max_length=20, choices=PrimaryOrderStatus.choices, blank=True)
-    action = models.CharField(max_length=30, default="transition")
-    actor_kind = models.CharField(max_length=10)
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=150, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
+    from_status = status_field(PrimaryOrderStatus.choices)
+    to_status = status_field(PrimaryOrderStatus.choices)
 
     class Meta:
         ordering = ["order", "created_at", "id"]

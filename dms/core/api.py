@@ -1,12 +1,16 @@
-"""API plumbing with no domain: the one error shape, pagination, input validation helper."""
+"""API plumbing with no domain: the one error shape, pagination, input validation helper, named enum fields, the PDF
+renderer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination, serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import exceptions, pagination, renderers, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -81,7 +85,40 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+# The query parameters of PageNumberPagination, for a list view's extend_schema(parameters=[...]).
+PAGE_PARAMETERS = [OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)]
+
+
 def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def choice_field(choices: Sequence[tuple[str, Any]], component_name: str,
+                 **defaults: Any) -> Callable[..., serializers.ChoiceField]:
+    """A ChoiceField class whose enum is the schema component `component_name`. drf-spectacular would otherwise name
+    the enum after the field ("status", "outcome", shared with other apps) and warn about the collision, which fails
+    the schema check. `defaults` are the field's arguments (read_only=True for output)."""
+
+    @extend_schema_field({"type": "string", "enum": [value for value, _label in choices]},
+                         component_name=component_name)
+    class NamedChoiceField(serializers.ChoiceField):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**{"choices": choices, **defaults, **kwargs})
+
+    return NamedChoiceField
+
+
+class PdfRenderer(renderers.BaseRenderer):
+    """Draws a PDF when DRF renders the response, after the view has returned and the request's transaction has
+    ended: the response's data is the drawing, a callable returning the bytes (see tenancy.api.PdfApi)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data: Callable[[], bytes], accepted_media_type: str | None = None,
+               renderer_context: Any = None) -> bytes:
+        return data()

@@ -3,17 +3,18 @@ checks the role, and runs the view inside tenant_scope (one transaction, RLS set
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from contextlib import ExitStack
 from typing import Any, ClassVar
 
 from django.http import Http404
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, renderers, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dms.core.api import validated
+from dms.core.api import PdfRenderer, validated
 
 from .authentication import ApiKeyAuthentication, DeviceTokenAuthentication
 from .context import tenant_scope
@@ -86,6 +87,11 @@ class TenantApi(APIView):
                 self._stack = None
                 stack.__exit__(RuntimeError, RuntimeError("request failed"), None)
 
+    def require_role(self, roles: Collection[str], what: str) -> None:
+        """403 unless the caller's role is one of `roles`: for a method stricter than the view's required_roles."""
+        if self.scope.role not in roles:
+            raise exceptions.PermissionDenied(f"Your role may not {what}.")
+
     def validated(self, serializer_class: type[serializers.Serializer], data: Any, **kw: Any) -> dict:
         return validated(serializer_class, data, **kw)
 
@@ -95,6 +101,23 @@ class TenantApi(APIView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class PdfApi(TenantApi):
+    """A GET answered with a PDF, drawn after the request's transaction has ended (DRF renders the response after
+    the view returns); errors keep the JSON error shape."""
+
+    renderer_classes = [renderers.JSONRenderer, PdfRenderer]
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        if response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def pdf_response(self, request: Request, draw: Callable[[], bytes], *, filename: str) -> Response:
+        """`draw` makes the bytes (functools.partial(pdf.render, document)); `filename` is without ".pdf"."""
+        request.accepted_renderer, request.accepted_media_type = PdfRenderer(), PdfRenderer.media_type
+        return Response(draw, headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
 
 
 class DeviceApi(TenantApi):

@@ -1,34 +1,31 @@
 """Shared cast for the dispatch tests: tenant A's catalogue (three SKUs on one price list), a partially approved
-primary order of distributor A1 and its dispatch advice, and helpers that read rows back in a tenant's scope."""
+primary order of distributor A1 and its dispatch advice, and helpers that read rows back in a tenant's scope. For
+the load forms: the goods (SKUs with weights and volumes), A1's warehouse, the tenant's day and A1's staff. And
+`race`, which runs callers at once on their own connections."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+import threading
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
+from django.db import connection
 
-from catalog.models import PriceList, Sku
 from dispatch.models import DispatchAdvice, DispatchAdviceLine, DispatchBatch, GoodsReceipt, GoodsReceiptLine
 from dispatch.services import AdviceLineInput
 from dms.tenancy.context import tenant_scope
+from dms.tenancy.models import Distributor
 from dms.tenancy.scope import Scope
-from inventory.models import StockBalance, StockMovement
+from inventory.models import StockBalance, StockMovement, Warehouse
+from invoicing.models import Invoice
 from orders.models import PrimaryOrder, PrimaryOrderEvent
-from tests.factories.catalog import make_brand, make_price_list, make_sku
+from tests.factories.catalog import Catalogue, make_catalogue
 from tests.factories.dispatch import batch, issue, make_approved_order
+from tests.factories.inventory import make_warehouse
+from tests.factories.loading import LoadingCatalogue, invoiced, loading_catalogue, make_shop, staff_scope, tenant_today
 from webhooks.models import OutboxEvent
-
-D = Decimal
-
-
-@dataclass
-class Catalogue:
-    cola: Sku  # 12 a case, 1234.5678 a case
-    chips: Sku  # 24 a case, 480.0000 a case
-    water: Sku  # 6 a case, 99.9900 a case
-    price_list: PriceList
 
 
 @pytest.fixture
@@ -38,12 +35,8 @@ def tid(cast_a: Any) -> int:
 
 @pytest.fixture
 def cat(tid: int) -> Catalogue:
-    brand = make_brand(tid)
-    cola = make_sku(tid, brand=brand, code="COLA", units_per_case=12)
-    chips = make_sku(tid, brand=brand, code="CHIPS", units_per_case=24)
-    water = make_sku(tid, brand=brand, code="WATER", units_per_case=6)
-    pl = make_price_list(tid, {cola: D("1234.5678"), chips: D("480.0000"), water: D("99.9900")})
-    return Catalogue(cola, chips, water, pl)
+    """Untaxed."""
+    return make_catalogue(tid, taxed=False)
 
 
 @pytest.fixture
@@ -62,6 +55,59 @@ PARTIAL_LINES = [
 def advice(order: PrimaryOrder) -> DispatchAdvice:
     """`order` dispatched in part: cola 7 of 8 (batches B1 5, B2 2), chips 5 of 5 without batch detail."""
     return issue(order, PARTIAL_LINES).advice
+
+
+# --- load forms --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def goods(tid: int) -> LoadingCatalogue:
+    return loading_catalogue(tid)
+
+
+@pytest.fixture
+def wh(dist_a1: Distributor) -> Warehouse:
+    return make_warehouse(dist_a1, code="A1-MAIN", name="A1 main")
+
+
+@pytest.fixture
+def invoices_xy(dist_a1: Distributor, goods: LoadingCatalogue, wh: Warehouse) -> list[Invoice]:
+    """Two invoices to load: Shop X's (cola 2 cases) and Shop Y's (chips 1, water 2)."""
+    return [invoiced(make_shop(dist_a1, code="X", name="Shop X"), [(goods.cola, 2)], wh),
+            invoiced(make_shop(dist_a1, code="Y", name="Shop Y"), [(goods.chips, 1), (goods.water, 2)], wh)]
+
+
+@pytest.fixture
+def today(tid: int) -> date:
+    return tenant_today(tid)
+
+
+@pytest.fixture
+def staff(cast_a: Any) -> Scope:
+    """A1's staff as the services see them; the API and admin test modules override it with their client."""
+    return staff_scope(cast_a)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+def race(scope: Scope, acts: list[Callable[[Scope], Any]]) -> list[Any]:
+    """Run each act in its own thread (its own connection) in the scope, at once; their results or error codes."""
+    outcomes: list[Any] = []
+
+    def run(act: Callable[[Scope], Any]) -> None:
+        try:
+            with tenant_scope(scope):
+                outcomes.append(act(scope))
+        except Exception as exc:  # noqa: BLE001 - reported in the assertion
+            outcomes.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in acts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
 
 
 def reload(obj: Any) -> Any:

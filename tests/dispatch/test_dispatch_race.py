@@ -4,11 +4,9 @@ the DA's row locks); the ERP sending one dispatch advice twice at once gets one 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dispatch import selectors as dispatch_selectors
 from dispatch.models import DispatchAdvice, GoodsReceipt
@@ -18,29 +16,9 @@ from dms.tenancy.scope import Scope
 from inventory.models import StockBalance, StockMovement
 from tests.factories.dispatch import DISPATCHED_ON, erp_scope, in_full
 
-from .conftest import PARTIAL_LINES
+from .conftest import PARTIAL_LINES, race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(scope: Scope, acts: list[Callable[[Scope], Any]]) -> list[Any]:
-    outcomes: list[Any] = []
-
-    def run(act: Callable[[Scope], Any]) -> None:
-        try:
-            with tenant_scope(scope):
-                outcomes.append(act(scope))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in acts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
 
 
 def both_past(monkeypatch: Any, name: str) -> None:

@@ -16,19 +16,17 @@ from dispatch.models import LoadForm, Vehicle
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
-from tests.factories.inventory import make_warehouse
+from invoicing.models import Invoice
 from tests.factories.loading import (
     create,
     invoiced,
     lines_of,
-    loading_catalogue,
     make_shop,
     make_vehicle,
     on_the_road,
     reload_load_form,
     staff_scope,
     stops,
-    tenant_today,
 )
 
 pytestmark = pytest.mark.django_db
@@ -43,30 +41,13 @@ def client_for(cast: Any, role: str) -> Client:
 
 
 @pytest.fixture
-def cat(cast_a: Any) -> Any:
-    return loading_catalogue(cast_a.tenant.pk)
-
-
-@pytest.fixture
-def wh(dist_a1: Any) -> Any:
-    return make_warehouse(dist_a1, code="A1-MAIN", name="A1 main")
-
-
-@pytest.fixture
-def today(cast_a: Any) -> date:
-    return tenant_today(cast_a.tenant.pk)
-
-
-@pytest.fixture
 def staff(cast_a: Any) -> Client:
     return client_for(cast_a, Role.DISTRIBUTOR_STAFF)
 
 
 @pytest.fixture
-def planned(cast_a: Any, cat: Any, dist_a1: Any, wh: Any, today: date) -> LoadForm:
-    one = invoiced(make_shop(dist_a1, code="X", name="Shop X"), [(cat.cola, 2)], wh)
-    two = invoiced(make_shop(dist_a1, code="Y", name="Shop Y"), [(cat.chips, 1), (cat.water, 2)], wh)
-    return create(staff_scope(cast_a), make_vehicle(dist_a1, code="VAN-7"), [one, two], today)
+def planned(cast_a: Any, dist_a1: Any, invoices_xy: list[Invoice], today: date) -> LoadForm:
+    return create(staff_scope(cast_a), make_vehicle(dist_a1, code="VAN-7"), invoices_xy, today)
 
 
 def test_staff_add_a_vehicle_and_a_duplicate_code_is_a_form_error(staff, dist_a1):
@@ -116,11 +97,11 @@ def test_analysts_read_and_siblings_get_404(cast_a, planned):
     assert "LF-000001" not in sibling.get(LOAD_FORMS).content.decode()
 
 
-def test_build_load_forms_plans_the_day_and_shows_the_result(cast_a, cat, dist_a1, wh, today, staff,
+def test_build_load_forms_plans_the_day_and_shows_the_result(cast_a, goods, dist_a1, wh, today, staff,
                                                              django_capture_on_commit_callbacks):
     # given
-    first = invoiced(make_shop(dist_a1, code="P", name="Shop P"), [(cat.cola, 1)], wh)
-    second = invoiced(make_shop(dist_a1, code="Q", name="Shop Q", lat=None, lng=None), [(cat.cola, 1)], wh)
+    first = invoiced(make_shop(dist_a1, code="P", name="Shop P"), [(goods.cola, 1)], wh)
+    second = invoiced(make_shop(dist_a1, code="Q", name="Shop Q", lat=None, lng=None), [(goods.cola, 1)], wh)
     van = make_vehicle(dist_a1, code="VAN-B")
     form = staff.get(f"{LOAD_FORMS}build/?date={today.isoformat()}")
     assert form.status_code == 200
@@ -142,14 +123,14 @@ def test_build_load_forms_plans_the_day_and_shows_the_result(cast_a, cat, dist_a
     assert [s.invoice_id for s in stops(made)] == [first.pk]
 
 
-def test_the_settlement_screen_lists_the_differences_then_settles(cast_a, planned, staff, cat):
+def test_the_settlement_screen_lists_the_differences_then_settles(cast_a, planned, staff, goods):
     # given
     on_the_road(staff_scope(cast_a), planned)
     x, y = sorted(stops(planned), key=lambda s: s.invoice_id)  # Shop X's invoice was issued first
     url = f"{LOAD_FORMS}{planned.pk}/settle/"
     page = staff.get(url)
     assert page.status_code == 200 and f'name="stop-{x.pk}-outcome"' in page.content.decode()
-    water = next(ln for ln in lines_of(y.invoice) if ln.sku_id == cat.water.pk)
+    water = next(ln for ln in lines_of(y.invoice) if ln.sku_id == goods.water.pk)
     # when: X delivered and paid 10.00 short, Y partly delivered (6 of 12 water units back, saleable) and unpaid
     short = x.amount - D("10.00")
     refused = staff.post(url, {

@@ -20,41 +20,19 @@ from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.models import BackgroundJob
 from dms.tenancy.scope import Scope
-from tests.factories.inventory import make_warehouse
+from invoicing.models import Invoice
 from tests.factories.loading import (
     create,
     invoiced,
     lines_of,
-    loading_catalogue,
     make_shop,
     make_vehicle,
     staff_scope,
-    tenant_today,
 )
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 API = "/api/v1/dispatch"
-
-
-@pytest.fixture
-def tid(cast_a: Any) -> int:
-    return int(cast_a.tenant.pk)
-
-
-@pytest.fixture
-def cat(tid: int) -> Any:
-    return loading_catalogue(tid)
-
-
-@pytest.fixture
-def wh(dist_a1: Any) -> Any:
-    return make_warehouse(dist_a1, code="A1-MAIN", name="A1 main")
-
-
-@pytest.fixture
-def today(tid: int) -> date:
-    return tenant_today(tid)
 
 
 @pytest.fixture
@@ -73,11 +51,9 @@ def van(dist_a1: Any) -> Any:
 
 
 @pytest.fixture
-def planned(cast_a: Any, cat: Any, dist_a1: Any, wh: Any, van: Any, today: date) -> LoadForm:
+def planned(cast_a: Any, invoices_xy: list[Invoice], van: Any, today: date) -> LoadForm:
     """A planned load form of two invoices, driven by A1's delivery man."""
-    one = invoiced(make_shop(dist_a1, code="X", name="Shop X"), [(cat.cola, 2)], wh)
-    two = invoiced(make_shop(dist_a1, code="Y", name="Shop Y"), [(cat.chips, 1), (cat.water, 2)], wh)
-    return create(staff_scope(cast_a), van, [one, two], today, delivery_man_id=cast_a.users[Role.DELIVERY_MAN].pk)
+    return create(staff_scope(cast_a), van, invoices_xy, today, delivery_man_id=cast_a.users[Role.DELIVERY_MAN].pk)
 
 
 def test_staff_keep_vehicles_and_a_duplicate_code_names_the_field(staff, dist_a1):
@@ -98,11 +74,11 @@ def test_staff_keep_vehicles_and_a_duplicate_code_names_the_field(staff, dist_a1
     assert [v["code"] for v in staff.get(f"{API}/vehicles/").json()["results"]] == ["VAN-9"]
 
 
-def test_staff_make_a_load_form_and_an_over_capacity_one_is_refused_with_the_figures(tid, cat, dist_a1, wh, van,
+def test_staff_make_a_load_form_and_an_over_capacity_one_is_refused_with_the_figures(tid, goods, dist_a1, wh, van,
                                                                                    staff, today):
     # given: 60 cases of water (540 kg) on a 500 kg van
-    heavy = invoiced(make_shop(dist_a1), [(cat.water, 60)], wh)
-    light = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    heavy = invoiced(make_shop(dist_a1), [(goods.water, 60)], wh)
+    light = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     # when
     refused = staff.post(f"{API}/load-forms/", {"date": today.isoformat(), "vehicle_id": van.pk,
                                                 "invoice_ids": [heavy.pk, light.pk]}, format="json")
@@ -122,7 +98,7 @@ def test_staff_make_a_load_form_and_an_over_capacity_one_is_refused_with_the_fig
     assert body["total_value"] == str(light.total)
 
 
-def test_the_round_through_the_api_settles_after_the_differences_are_corrected(tid, cat, planned, staff, driver):
+def test_the_round_through_the_api_settles_after_the_differences_are_corrected(tid, goods, planned, staff, driver):
     # given
     lf = f"{API}/load-forms/{planned.pk}"
     detail = staff.get(f"{lf}/").json()
@@ -140,7 +116,7 @@ def test_the_round_through_the_api_settles_after_the_differences_are_corrected(t
     with tenant_scope(Scope.system(tid)):
         from invoicing.models import Invoice
 
-        water = next(ln for ln in lines_of(Invoice.objects.get(pk=two["invoice"])) if ln.sku_id == cat.water.pk)
+        water = next(ln for ln in lines_of(Invoice.objects.get(pk=two["invoice"])) if ln.sku_id == goods.water.pk)
     partial = driver.post(f"{lf}/deliveries/", {
         "invoice_id": two["invoice"], "outcome": "partially_delivered", "return_reason": "not ordered",
         "lines": [{"invoice_line_id": water.pk, "delivered_units": 6}]}, format="json")
@@ -201,9 +177,9 @@ def test_the_pdf_is_a_pdf_with_the_load_form_number(planned, staff, driver):
     assert driver.get(f"{API}/load-forms/{planned.pk}/pdf/").status_code == 200  # his own
 
 
-def test_a_delivery_man_sees_only_his_own_load_forms(cast_a, api_as, planned, dist_a1, van, cat, wh, today, driver):
+def test_a_delivery_man_sees_only_his_own_load_forms(cast_a, api_as, planned, dist_a1, van, goods, wh, today, driver):
     # given: another load form nobody drives
-    other = create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)],
+    other = create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)],
                    today)
     # then
     assert [x["id"] for x in driver.get(f"{API}/load-forms/").json()["results"]] == [planned.pk]
@@ -247,10 +223,10 @@ def test_wrong_state_answers_409_in_the_error_shape(planned, staff):
     assert cancel.status_code == 400 and "reason" in cancel.json()["error"]["fields"]
 
 
-def test_planning_answers_202_with_a_job(cast_a, cat, dist_a1, wh, van, staff, today,
+def test_planning_answers_202_with_a_job(cast_a, goods, dist_a1, wh, van, staff, today,
                                          django_capture_on_commit_callbacks):
     # given
-    invoice = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    invoice = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     # when
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post(f"{API}/load-forms/plan/", {"date": today.isoformat(), "vehicle_ids": [van.pk],
@@ -267,16 +243,16 @@ def test_planning_answers_202_with_a_job(cast_a, cat, dist_a1, wh, van, staff, t
     assert staff.get(f"{API}/load-forms/{form.pk}/").json()["stops"][0]["invoice"] == invoice.pk
 
 
-def test_the_list_costs_the_same_queries_for_any_number_of_load_forms(cast_a, cat, dist_a1, wh, staff, today):
+def test_the_list_costs_the_same_queries_for_any_number_of_load_forms(cast_a, goods, dist_a1, wh, staff, today):
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
             response = staff.get(f"{API}/load-forms/")
         assert response.status_code == 200
         return len(ctx.captured_queries)
 
-    create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)], today)
+    create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)], today)
     one = count()
     for _ in range(3):
-        create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)],
+        create(staff_scope(cast_a), make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)],
                today)
     assert count() == one

@@ -5,7 +5,7 @@ go on one live load form only; a day's invoices are split across vehicles by a p
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -35,43 +35,15 @@ from tests.factories.loading import (
     create,
     hours,
     invoiced,
-    loading_catalogue,
     make_shop,
     make_vehicle,
     reload_load_form,
     set_depot,
-    staff_scope,
     stops,
-    tenant_today,
 )
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def tid(cast_a: Any) -> int:
-    return int(cast_a.tenant.pk)
-
-
-@pytest.fixture
-def cat(tid: int) -> Any:
-    return loading_catalogue(tid)
-
-
-@pytest.fixture
-def wh(dist_a1: Any) -> Any:
-    return make_warehouse(dist_a1, code="A1-MAIN", name="A1 main")
-
-
-@pytest.fixture
-def staff(cast_a: Any) -> Scope:
-    return staff_scope(cast_a)
-
-
-@pytest.fixture
-def today(tid: int) -> date:
-    return tenant_today(tid)
 
 
 def count_rows(tid: int) -> tuple[int, int, int]:
@@ -79,7 +51,7 @@ def count_rows(tid: int) -> tuple[int, int, int]:
         return LoadForm.objects.count(), StockMovement.objects.count(), OrderEvent.objects.count()
 
 
-def test_an_over_capacity_load_is_refused_naming_the_figures_and_nothing_is_written(tid, cat, dist_a1, wh, staff,
+def test_an_over_capacity_load_is_refused_naming_the_figures_and_nothing_is_written(tid, goods, dist_a1, wh, staff,
                                                                                      today):
     # given: 1,000 cases of 1.5 kg and 210 cases of 3.05 kg = 2,140.5 kg in 1,210 cases, on a 2,000 kg, 1,200 case van
     light = make_sku(tid, code="LIGHT", units_per_case=1, weight_kg_per_case=D("1.500"), volume_l_per_case=D("1"))
@@ -105,7 +77,7 @@ def test_an_over_capacity_load_is_refused_naming_the_figures_and_nothing_is_writ
     assert create(staff, van, [one], today).total_weight_kg == D("1500.000")
 
 
-def test_the_sequence_is_the_delivery_trip_planners_with_etas_from_the_outlets_hours(tid, cat, dist_a1, wh, staff,
+def test_the_sequence_is_the_delivery_trip_planners_with_etas_from_the_outlets_hours(tid, goods, dist_a1, wh, staff,
                                                                                      today):
     # given: the depot, then three outlets east of it in a line, 1, 2 and 3 km away: A closes at 09:30, B at 10:30
     # and C opens at 11:00, so A -> B -> C is the one feasible order; they are invoiced C, A, B
@@ -113,10 +85,10 @@ def test_the_sequence_is_the_delivery_trip_planners_with_etas_from_the_outlets_h
     shop_a = make_shop(dist_a1, code="A", lat="31.500000", lng="74.310000", opening_hours=hours("08:00", "09:30"))
     shop_b = make_shop(dist_a1, code="B", lat="31.500000", lng="74.320000", opening_hours=hours("08:00", "10:30"))
     shop_c = make_shop(dist_a1, code="C", lat="31.500000", lng="74.330000", opening_hours=hours("11:00", "18:00"))
-    inv_c = invoiced(shop_c, [(cat.cola, 2)], wh)
-    inv_a = invoiced(shop_a, [(cat.cola, 1)], wh)
-    inv_b = invoiced(shop_b, [(cat.chips, 1)], wh)
-    inv_b2 = invoiced(shop_b, [(cat.water, 3)], wh)  # a second invoice for B: delivered with the first
+    inv_c = invoiced(shop_c, [(goods.cola, 2)], wh)
+    inv_a = invoiced(shop_a, [(goods.cola, 1)], wh)
+    inv_b = invoiced(shop_b, [(goods.chips, 1)], wh)
+    inv_b2 = invoiced(shop_b, [(goods.water, 3)], wh)  # a second invoice for B: delivered with the first
     van = make_vehicle(dist_a1, shift_start=time(8, 0), shift_end=time(18, 0))
     # when
     with mock.patch.object(sequencing, "plan_trips", wraps=sequencing.plan_trips) as planner:
@@ -138,12 +110,12 @@ def test_the_sequence_is_the_delivery_trip_planners_with_etas_from_the_outlets_h
     assert (load_form.number, load_form.status, load_form.invoice_count) == ("LF-000001", "planned", 4)
 
 
-def test_an_outlet_without_coordinates_goes_last_with_the_reason(tid, cat, dist_a1, wh, staff, today):
+def test_an_outlet_without_coordinates_goes_last_with_the_reason(tid, goods, dist_a1, wh, staff, today):
     # given
     nowhere = make_outlet_without_point(dist_a1)
     somewhere = make_shop(dist_a1)
-    lost = invoiced(nowhere, [(cat.cola, 1)], wh)
-    found = invoiced(somewhere, [(cat.cola, 1)], wh)
+    lost = invoiced(nowhere, [(goods.cola, 1)], wh)
+    found = invoiced(somewhere, [(goods.cola, 1)], wh)
     # when
     load_form = create(staff, make_vehicle(dist_a1), [lost, found], today)
     # then
@@ -157,14 +129,14 @@ def make_outlet_without_point(distributor: Any) -> Any:
     return make_shop(distributor, lat=None, lng=None)
 
 
-def test_the_pick_list_totals_each_sku_in_cases_and_units_and_loads_in_reverse_delivery_order(tid, cat, dist_a1, wh,
+def test_the_pick_list_totals_each_sku_in_cases_and_units_and_loads_in_reverse_delivery_order(tid, goods, dist_a1, wh,
                                                                                               staff, today):
     # given: two outlets on a line from the depot, so the nearer is delivered first
     set_depot(dist_a1, "31.500000", "74.300000")
     near = make_shop(dist_a1, code="NEAR", lat="31.500000", lng="74.310000", opening_hours=hours("08:00", "10:00"))
     far = make_shop(dist_a1, code="FAR", lat="31.500000", lng="74.340000", opening_hours=hours("12:00", "18:00"))
-    first = invoiced(far, [(cat.cola, 3, 6), (cat.chips, 1)], wh)  # 42 cola units, 24 chips
-    second = invoiced(near, [(cat.cola, 1, 10), (cat.water, 0, 5)], wh)  # 22 cola units, 5 water
+    first = invoiced(far, [(goods.cola, 3, 6), (goods.chips, 1)], wh)  # 42 cola units, 24 chips
+    second = invoiced(near, [(goods.cola, 1, 10), (goods.water, 0, 5)], wh)  # 22 cola units, 5 water
     load_form = create(staff, make_vehicle(dist_a1), [first, second], today)
     # when
     with tenant_scope(staff):
@@ -183,12 +155,12 @@ def test_the_pick_list_totals_each_sku_in_cases_and_units_and_loads_in_reverse_d
     assert load_form.total_value == first.total + second.total
 
 
-def test_loading_dispatches_the_invoiced_stock_and_moves_the_orders_to_loaded(tid, cat, dist_a1, wh, staff, today):
+def test_loading_dispatches_the_invoiced_stock_and_moves_the_orders_to_loaded(tid, goods, dist_a1, wh, staff, today):
     # given
-    one = invoiced(make_shop(dist_a1), [(cat.cola, 2), (cat.chips, 1)], wh)
-    two = invoiced(make_shop(dist_a1), [(cat.cola, 1, 6)], wh)
+    one = invoiced(make_shop(dist_a1), [(goods.cola, 2), (goods.chips, 1)], wh)
+    two = invoiced(make_shop(dist_a1), [(goods.cola, 1, 6)], wh)
     load_form = create(staff, make_vehicle(dist_a1), [one, two], today)
-    assert balance_of(wh, cat.cola) == (42, 42) and balance_of(wh, cat.chips) == (24, 24)
+    assert balance_of(wh, goods.cola) == (42, 42) and balance_of(wh, goods.chips) == (24, 24)
     with tenant_scope(staff):
         assert SecondaryOrder.objects.get(pk=one.order_id).status == "invoiced"  # planned: not on the van yet
         # when
@@ -196,13 +168,13 @@ def test_loading_dispatches_the_invoiced_stock_and_moves_the_orders_to_loaded(ti
         again = load_form_mark_loaded(scope=staff, load_form_id=load_form.pk)
     # then: on hand and reserved both went down by what was invoiced, and the ledger agrees with the balances
     assert (loaded.status, again.status) == ("loaded", "loaded")
-    assert balance_of(wh, cat.cola) == (0, 0) and balance_of(wh, cat.chips) == (0, 0)
+    assert balance_of(wh, goods.cola) == (0, 0) and balance_of(wh, goods.chips) == (0, 0)
     with tenant_scope(Scope.system(tid)) as system:
         assert ledger_mismatches(scope=system) == []
         moves = list(StockMovement.objects.filter(reference_type="load_form", reference_id=load_form.pk)
                      .values_list("kind", "sku_id", "qty_units", "on_hand_delta", "reserved_delta"))
-        assert sorted(moves) == sorted([("dispatch", cat.cola.pk, -42, -42, -42),
-                                        ("dispatch", cat.chips.pk, -24, -24, -24)])
+        assert sorted(moves) == sorted([("dispatch", goods.cola.pk, -42, -42, -42),
+                                        ("dispatch", goods.chips.pk, -24, -24, -24)])
         assert set(Allocation.objects.filter(order_id__in=[one.order_id, two.order_id])
                    .values_list("status", flat=True)) == {"dispatched"}
         assert {o.status for o in SecondaryOrder.objects.filter(pk__in=[one.order_id, two.order_id])} == {"loaded"}
@@ -216,10 +188,10 @@ def test_loading_dispatches_the_invoiced_stock_and_moves_the_orders_to_loaded(ti
     assert fresh.loaded_at is not None
 
 
-def test_an_invoice_is_on_one_live_load_form_and_a_vehicle_carries_one_a_day(tid, cat, dist_a1, wh, staff, today):
+def test_an_invoice_is_on_one_live_load_form_and_a_vehicle_carries_one_a_day(tid, goods, dist_a1, wh, staff, today):
     # given
-    one = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
-    two = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    one = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
+    two = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     van, truck = make_vehicle(dist_a1, code="VAN-A"), make_vehicle(dist_a1, code="TRUCK-B")
     first = create(staff, van, [one], today)
     # when / then: the same invoice on another vehicle
@@ -239,9 +211,9 @@ def test_an_invoice_is_on_one_live_load_form_and_a_vehicle_carries_one_a_day(tid
     assert create(staff, truck, [one], today).number == "LF-000003"
 
 
-def test_a_load_form_refuses_actions_out_of_order(tid, cat, dist_a1, wh, staff, today):
+def test_a_load_form_refuses_actions_out_of_order(tid, goods, dist_a1, wh, staff, today):
     # given
-    load_form = create(staff, make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)], today)
+    load_form = create(staff, make_vehicle(dist_a1), [invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)], today)
     with tenant_scope(staff):
         # when / then: it cannot leave before it is loaded
         with pytest.raises(DomainError) as early:
@@ -255,11 +227,11 @@ def test_a_load_form_refuses_actions_out_of_order(tid, cat, dist_a1, wh, staff, 
         assert load_form_depart(scope=staff, load_form_id=load_form.pk).status == "out_for_delivery"
 
 
-def test_an_invoice_that_is_not_issued_or_not_yours_cannot_be_loaded(tid, cat, cast_a, dist_a1, dist_a2, wh, staff,
+def test_an_invoice_that_is_not_issued_or_not_yours_cannot_be_loaded(tid, goods, cast_a, dist_a1, dist_a2, wh, staff,
                                                                      today):
     # given: an invoice of the sibling distributor
-    sibling = invoiced(make_shop(dist_a2), [(cat.cola, 1)], make_warehouse(dist_a2))
-    mine = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    sibling = invoiced(make_shop(dist_a2), [(goods.cola, 1)], make_warehouse(dist_a2))
+    mine = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     # when / then: A1's staff cannot name it (it does not exist for them)
     with pytest.raises(DomainError) as unknown:
         create(staff, make_vehicle(dist_a1), [mine, sibling], today)
@@ -270,13 +242,13 @@ def test_an_invoice_that_is_not_issued_or_not_yours_cannot_be_loaded(tid, cat, c
     assert foreign.value.status_code == 404
 
 
-def test_a_planning_job_splits_the_days_invoices_across_vehicles(tid, cat, dist_a1, wh, staff, today,
+def test_a_planning_job_splits_the_days_invoices_across_vehicles(tid, goods, dist_a1, wh, staff, today,
                                                                  django_capture_on_commit_callbacks):
     # given: five outlets of 100.5 kg each and two 350 kg vans; a sixth outlet has no coordinates
     set_depot(dist_a1, "31.500000", "74.300000")
     shops = [make_shop(dist_a1, code=f"S{i}", lat="31.5", lng=f"74.{31 + i}") for i in range(5)]
-    invoices = [invoiced(shop, [(cat.water, 11, 1)], wh) for shop in shops]  # 11 cases + 1 unit: 100.5 kg, 12 cases
-    lost = invoiced(make_outlet_without_point(dist_a1), [(cat.cola, 1)], wh)
+    invoices = [invoiced(shop, [(goods.water, 11, 1)], wh) for shop in shops]  # 11 cases + 1 unit: 100.5 kg, 12 cases
+    lost = invoiced(make_outlet_without_point(dist_a1), [(goods.cola, 1)], wh)
     vans = [make_vehicle(dist_a1, code=f"VAN-{i}", capacity_weight_kg=D("350")) for i in (1, 2)]
     # when
     with django_capture_on_commit_callbacks(execute=True), tenant_scope(staff):

@@ -9,54 +9,30 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dispatch.models import LoadForm, LoadFormInvoice
 from dispatch.services import delivery_record, load_form_create, loading
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from invoicing.models import CreditNote
-from tests.factories.inventory import make_warehouse
 from tests.factories.loading import (
     create,
     invoiced,
-    loading_catalogue,
     make_shop,
     make_vehicle,
     on_the_road,
-    staff_scope,
-    tenant_today,
 )
+
+from .conftest import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def race(scope: Scope, acts: list[Callable[[Scope], Any]]) -> list[Any]:
-    outcomes: list[Any] = []
-
-    def run(act: Callable[[Scope], Any]) -> None:
-        try:
-            with tenant_scope(scope):
-                outcomes.append(act(scope))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in acts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
-
-
-def test_one_invoice_put_on_two_vehicles_at_once_lands_on_one_load_form(cast_a, dist_a1, monkeypatch):
+def test_one_invoice_put_on_two_vehicles_at_once_lands_on_one_load_form(cast_a, dist_a1, goods, wh, today, staff,
+                                                                        monkeypatch):
     # given
-    cat = loading_catalogue(cast_a.tenant.pk)
-    invoice = invoiced(make_shop(dist_a1), [(cat.cola, 1)], make_warehouse(dist_a1))
+    invoice = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     vans = [make_vehicle(dist_a1, code="VAN-A"), make_vehicle(dist_a1, code="VAN-B")]
-    day = tenant_today(cast_a.tenant.pk)
     # both callers pass their unlocked checks and solve before either takes the distributor's lock
     barrier = threading.Barrier(2)
     original = loading.solve_trips
@@ -69,11 +45,11 @@ def test_one_invoice_put_on_two_vehicles_at_once_lands_on_one_load_form(cast_a, 
     monkeypatch.setattr(loading, "solve_trips", solve_then_wait)
 
     def make(vehicle: Any) -> Callable[[Scope], Any]:
-        return lambda scope: load_form_create(scope=scope, date=day, vehicle_id=vehicle.pk,
+        return lambda scope: load_form_create(scope=scope, date=today, vehicle_id=vehicle.pk,
                                               invoice_ids=[invoice.pk]).number
 
     # when
-    outcomes = race(staff_scope(cast_a), [make(vans[0]), make(vans[1])])
+    outcomes = race(staff, [make(vans[0]), make(vans[1])])
     # then
     assert sorted(outcomes) == ["LF-000001", "not_loadable"]
     with tenant_scope(Scope.system(cast_a.tenant.pk)):
@@ -81,12 +57,11 @@ def test_one_invoice_put_on_two_vehicles_at_once_lands_on_one_load_form(cast_a, 
         assert LoadFormInvoice.objects.filter(invoice_id=invoice.pk, live=True).count() == 1
 
 
-def test_one_delivery_recorded_twice_at_once_writes_one_outcome_and_one_credit_note(cast_a, dist_a1):
+def test_one_delivery_recorded_twice_at_once_writes_one_outcome_and_one_credit_note(cast_a, dist_a1, goods, wh,
+                                                                                    today, staff):
     # given
-    cat = loading_catalogue(cast_a.tenant.pk)
-    staff = staff_scope(cast_a)
-    invoice = invoiced(make_shop(dist_a1), [(cat.cola, 2)], make_warehouse(dist_a1))
-    load_form = create(staff, make_vehicle(dist_a1), [invoice], tenant_today(cast_a.tenant.pk))
+    invoice = invoiced(make_shop(dist_a1), [(goods.cola, 2)], wh)
+    load_form = create(staff, make_vehicle(dist_a1), [invoice], today)
     on_the_road(staff, load_form)
 
     def returned(scope: Scope) -> str:

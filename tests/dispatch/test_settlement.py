@@ -22,49 +22,21 @@ from inventory.models import StockMovement
 from inventory.selectors import ledger_mismatches
 from invoicing.models import CreditNote, Invoice, Payment, PaymentAllocation
 from orders.models import OrderEvent, SecondaryOrder
-from tests.factories.inventory import balance_of, make_warehouse
+from tests.factories.inventory import balance_of
 from tests.factories.loading import (
     create,
     deliver,
     invoiced,
     lines_of,
-    loading_catalogue,
     make_shop,
     make_vehicle,
     on_the_road,
     reload_load_form,
-    staff_scope,
     stops,
-    tenant_today,
 )
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def tid(cast_a: Any) -> int:
-    return int(cast_a.tenant.pk)
-
-
-@pytest.fixture
-def cat(tid: int) -> Any:
-    return loading_catalogue(tid)
-
-
-@pytest.fixture
-def wh(dist_a1: Any) -> Any:
-    return make_warehouse(dist_a1, code="A1-MAIN", name="A1 main")
-
-
-@pytest.fixture
-def staff(cast_a: Any) -> Scope:
-    return staff_scope(cast_a)
-
-
-@pytest.fixture
-def today(tid: int) -> date:
-    return tenant_today(tid)
 
 
 def driver_scope(cast: Any, key: str = Role.DELIVERY_MAN) -> Scope:
@@ -94,23 +66,23 @@ def invoice_of(invoice: Invoice) -> Invoice:
 
 
 @pytest.fixture
-def round_(tid: int, cat: Any, dist_a1: Any, wh: Any, staff: Scope, today: date, cast_a: Any) -> dict[str, Any]:
+def round_(tid: int, goods: Any, dist_a1: Any, wh: Any, staff: Scope, today: date, cast_a: Any) -> dict[str, Any]:
     """Three outlets and their invoices on one van, out for delivery, driven by A1's delivery man."""
     shops = [make_shop(dist_a1, code=code, name=f"Shop {code}") for code in ("X", "Y", "Z")]
-    full = invoiced(shops[0], [(cat.cola, 2), (cat.chips, 1)], wh)
-    part = invoiced(shops[1], [(cat.cola, 3), (cat.water, 2)], wh)
-    back = invoiced(shops[2], [(cat.chips, 2)], wh)
+    full = invoiced(shops[0], [(goods.cola, 2), (goods.chips, 1)], wh)
+    part = invoiced(shops[1], [(goods.cola, 3), (goods.water, 2)], wh)
+    back = invoiced(shops[2], [(goods.chips, 2)], wh)
     load_form = create(staff, make_vehicle(dist_a1), [full, part, back], today,
                        delivery_man_id=cast_a.users[Role.DELIVERY_MAN].pk)
     on_the_road(staff, load_form)
     return {"shops": shops, "full": full, "part": part, "back": back, "load_form": load_form}
 
 
-def test_a_full_round_settles_only_once_every_figure_reconciles(tid, cat, wh, staff, cast_a, round_):
+def test_a_full_round_settles_only_once_every_figure_reconciles(tid, goods, wh, staff, cast_a, round_):
     x, y, z = round_["shops"]
     full, part, back, load_form = round_["full"], round_["part"], round_["back"], round_["load_form"]
     driver = driver_scope(cast_a)
-    assert balance_of(wh, cat.cola) == (0, 0) and balance_of(wh, cat.chips) == (0, 0)  # all on the van
+    assert balance_of(wh, goods.cola) == (0, 0) and balance_of(wh, goods.chips) == (0, 0)  # all on the van
     cola_line, water_line = lines_of(part)
     # when: X takes everything, Y refuses 6 damaged cola units, Z returns its invoice (the delivery man records)
     deliver(driver, load_form, full)
@@ -176,19 +148,19 @@ def test_a_full_round_settles_only_once_every_figure_reconciles(tid, cat, wh, st
         # and the stock: Z's chips are back on hand, Y's broken cola came back and was written off
         moves = sorted(StockMovement.objects.filter(reference_type="credit_note").values_list(
             "kind", "sku_id", "qty_units"))
-        assert moves == sorted([("return", cat.chips.pk, 48), ("return", cat.cola.pk, 6),
-                                ("adjustment", cat.cola.pk, -6)])
+        assert moves == sorted([("return", goods.chips.pk, 48), ("return", goods.cola.pk, 6),
+                                ("adjustment", goods.cola.pk, -6)])
         assert ledger_mismatches(scope=system) == []
         lines = sorted(DeliveryLine.objects.filter(stop__load_form=load_form).values_list(
             "invoice_line_id", "invoiced_units", "delivered_units", "returned_units"))
         assert (cola_line.pk, 36, 30, 6) in lines and (water_line.pk, 12, 12, 0) in lines
         actions = list(LoadFormEvent.objects.filter(load_form=load_form).values_list("action", flat=True))
         assert actions.count("delivery") == 3 and actions.count("collection") == 3 and actions[-1] == "transition"
-    assert balance_of(wh, cat.chips) == (48, 0) and balance_of(wh, cat.cola) == (0, 0)
-    assert balance_of(wh, cat.water) == (0, 0)
+    assert balance_of(wh, goods.chips) == (48, 0) and balance_of(wh, goods.cola) == (0, 0)
+    assert balance_of(wh, goods.water) == (0, 0)
 
 
-def test_recording_again_is_a_no_op_and_another_outcome_is_refused(tid, cat, staff, round_):
+def test_recording_again_is_a_no_op_and_another_outcome_is_refused(tid, goods, staff, round_):
     load_form, full = round_["load_form"], round_["full"]
     first = deliver(staff, load_form, full)
     again = deliver(staff, load_form, full)
@@ -204,7 +176,7 @@ def test_recording_again_is_a_no_op_and_another_outcome_is_refused(tid, cat, sta
     assert reload_load_form(load_form).collected_cash == D("50.00")
 
 
-def test_refused_deliveries_name_the_field_and_write_nothing(tid, cat, staff, round_, dist_a1, wh):
+def test_refused_deliveries_name_the_field_and_write_nothing(tid, goods, staff, round_, dist_a1, wh):
     load_form, part, back = round_["load_form"], round_["part"], round_["back"]
     cola_line, water_line = lines_of(part)
     cases = [
@@ -221,7 +193,7 @@ def test_refused_deliveries_name_the_field_and_write_nothing(tid, cat, staff, ro
             deliver(staff, load_form, part, **kwargs)
         assert refused.value.status_code == 400 and field in refused.value.fields, (kwargs, refused.value.fields)
     # an invoice that is not on the load form
-    stranger = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    stranger = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     with pytest.raises(DomainError) as elsewhere:
         deliver(staff, load_form, stranger)
     assert elsewhere.value.fields == {"invoice_id": [f"Not on {load_form.number}."]}
@@ -232,9 +204,9 @@ def test_refused_deliveries_name_the_field_and_write_nothing(tid, cat, staff, ro
     assert invoice_of(back).status == "issued"
 
 
-def test_nothing_is_recorded_before_the_van_leaves_or_after_it_settled(tid, cat, dist_a1, wh, staff, today):
+def test_nothing_is_recorded_before_the_van_leaves_or_after_it_settled(tid, goods, dist_a1, wh, staff, today):
     # given
-    invoice = invoiced(make_shop(dist_a1), [(cat.cola, 1)], wh)
+    invoice = invoiced(make_shop(dist_a1), [(goods.cola, 1)], wh)
     load_form = create(staff, make_vehicle(dist_a1), [invoice], today)
     # when / then
     with pytest.raises(DomainError) as early:
@@ -256,7 +228,7 @@ def test_nothing_is_recorded_before_the_van_leaves_or_after_it_settled(tid, cat,
     assert recount.value.code == "wrong_state"
 
 
-def test_an_invoice_left_on_account_settles_without_its_cash(tid, cat, staff, round_):
+def test_an_invoice_left_on_account_settles_without_its_cash(tid, goods, staff, round_):
     # given: everything delivered, X and Y pay, Z pays nothing (the distributor gives it credit)
     load_form = round_["load_form"]
     x, y, _z = round_["shops"]
@@ -277,7 +249,7 @@ def test_an_invoice_left_on_account_settles_without_its_cash(tid, cat, staff, ro
     assert invoice_of(round_["back"]).payment_status == "unpaid"
 
 
-def test_a_delivery_man_records_on_his_own_load_form_only(tid, cat, cast_a, round_):
+def test_a_delivery_man_records_on_his_own_load_form_only(tid, goods, cast_a, round_):
     load_form, full = round_["load_form"], round_["full"]
     other = driver_scope(cast_a, f"{Role.DELIVERY_MAN}@{cast_a.distributors[1].code}")
     # another distributor's delivery man does not even see it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -61,6 +62,27 @@ def make_price_list(tenant_id: int, prices: dict[Sku, Decimal] | None = None, **
         for sku, price in (prices or {}).items():
             PriceListItem.objects.create(price_list=pl, sku=sku, case_price=price)
         return pl
+
+
+@dataclass
+class Catalogue:
+    cola: Sku  # 12 a case, 1234.5678 a case
+    chips: Sku  # 24 a case, 480.0000 a case
+    water: Sku  # 6 a case, 99.9900 a case
+    price_list: PriceList
+
+
+def make_catalogue(tenant_id: int, *, taxed: bool = True) -> Catalogue:
+    """The tenant's three SKUs of one brand on one price list, taxed at 17 % (`taxed`) from 2020."""
+    if taxed:
+        make_tax_rate(tenant_id, tax_class="STD", rate=Decimal("0.1700"))
+    brand = make_brand(tenant_id)
+    cola = make_sku(tenant_id, brand=brand, code="COLA", name="Cola 250ml", units_per_case=12)
+    chips = make_sku(tenant_id, brand=brand, code="CHIPS", name="Chips", units_per_case=24)
+    water = make_sku(tenant_id, brand=brand, code="WATER", name="Water", units_per_case=6)
+    price_list = make_price_list(tenant_id, {cola: Decimal("1234.5678"), chips: Decimal("480.0000"),
+                                             water: Decimal("99.9900")})
+    return Catalogue(cola, chips, water, price_list)
 
 
 def make_scheme(tenant_id: int, *, kind: str, slabs: list[tuple[Any, ...]], skus: list[Sku] | None = None,

@@ -3,20 +3,19 @@ distributor A1 with no credit limit and a warehouse, an order booked and fully a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from catalog.models import Outlet, PriceList, Sku
+from catalog.models import Outlet
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.models import Distributor
 from dms.tenancy.scope import Scope
 from inventory.models import Warehouse
 from orders.models import SecondaryOrder
-from tests.factories.catalog import make_brand, make_outlet, make_price_list, make_sku, make_tax_rate
+from tests.factories.catalog import Catalogue, make_catalogue, make_outlet
 from tests.factories.inventory import make_warehouse
 from tests.factories.invoicing import allocate_order
 from tests.factories.orders import make_order
@@ -26,14 +25,6 @@ D = Decimal
 ISSUE_AT = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
 
 
-@dataclass
-class Catalogue:
-    cola: Sku  # 12 a case, 1234.5678 a case
-    chips: Sku  # 24 a case, 480.0000 a case
-    water: Sku  # 6 a case, 99.9900 a case
-    price_list: PriceList
-
-
 @pytest.fixture
 def tid(cast_a: Any) -> int:
     return int(cast_a.tenant.pk)
@@ -41,13 +32,7 @@ def tid(cast_a: Any) -> int:
 
 @pytest.fixture
 def cat(tid: int) -> Catalogue:
-    make_tax_rate(tid, tax_class="STD", rate=D("0.1700"))
-    brand = make_brand(tid)
-    cola = make_sku(tid, brand=brand, code="COLA", name="Cola 250ml", units_per_case=12)
-    chips = make_sku(tid, brand=brand, code="CHIPS", name="Chips", units_per_case=24)
-    water = make_sku(tid, brand=brand, code="WATER", name="Water", units_per_case=6)
-    pl = make_price_list(tid, {cola: D("1234.5678"), chips: D("480.0000"), water: D("99.9900")})
-    return Catalogue(cola, chips, water, pl)
+    return make_catalogue(tid)
 
 
 @pytest.fixture

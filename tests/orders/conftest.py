@@ -3,29 +3,19 @@ distributor A1 with no credit limit, and helpers to read orders back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from catalog.models import Outlet, PriceList, Sku
+from catalog.models import Outlet
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.models import Distributor, TenantSettings
 from dms.tenancy.scope import Scope
 from orders.models import OrderEvent, SecondaryOrder, SecondaryOrderLine
-from tests.factories.catalog import make_brand, make_outlet, make_price_list, make_sku, make_tax_rate
+from tests.factories.catalog import Catalogue, make_catalogue, make_outlet
 
 D = Decimal
-
-
-@dataclass
-class Catalogue:
-    cola: Sku  # 12 a case, 1234.5678 a case
-    chips: Sku  # 24 a case, 480.0000 a case
-    water: Sku  # 6 a case, 99.9900 a case
-    price_list: PriceList
 
 
 @pytest.fixture
@@ -35,13 +25,7 @@ def tid(cast_a: Any) -> int:
 
 @pytest.fixture
 def cat(tid: int) -> Catalogue:
-    make_tax_rate(tid, tax_class="STD", rate=D("0.1700"), valid_from=date(2020, 1, 1))
-    brand = make_brand(tid)
-    cola = make_sku(tid, brand=brand, code="COLA", units_per_case=12)
-    chips = make_sku(tid, brand=brand, code="CHIPS", units_per_case=24)
-    water = make_sku(tid, brand=brand, code="WATER", units_per_case=6)
-    pl = make_price_list(tid, {cola: D("1234.5678"), chips: D("480.0000"), water: D("99.9900")})
-    return Catalogue(cola, chips, water, pl)
+    return make_catalogue(tid)
 
 
 @pytest.fixture
