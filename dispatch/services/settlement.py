@@ -314,14 +314,21 @@ def settlement_differences(*, scope: Scope, load_form: LoadForm, counted_cash: D
         out.append({"kind": "not_accounted", "invoice_id": stop.invoice_id, "invoice": stop.invoice.number_text,
                     "outlet": f"{stop.outlet.code} {stop.outlet.name}",
                     "message": f"{stop.invoice.number_text} ({stop.outlet.name}) has no delivery outcome."})
-    if cash.collected_total < cash.expected:
-        short = cash.expected - cash.collected_total
+    # Per outlet: one shop paying an old debt does not cover another shop's shortfall (that one stays owed).
+    short_outlets = [o for o in cash.outlets if o.collected < o.expected]
+    if short_outlets:
+        short = sum((o.expected - o.collected for o in short_outlets), ZERO)
+        message = (f"Collected {_money_text(cash.collected_total)} of {_money_text(cash.expected)} expected: "
+                   f"{_money_text(short)} short.")
+        if short != cash.expected - cash.collected_total:
+            message = (f"{', '.join(o.outlet_label for o in short_outlets)} paid {_money_text(short)} less than "
+                       "owed; what other outlets paid over does not cover it. Collect it, or leave the invoices on "
+                       "account.")
         out.append({"kind": "collection_short", "expected": str(cash.expected),
                     "collected": str(cash.collected_total), "difference": str(-short),
                     "outlets": [{"outlet_id": o.outlet_id, "outlet": o.outlet_label, "expected": str(o.expected),
-                                 "collected": str(o.collected)} for o in cash.outlets if o.collected < o.expected],
-                    "message": f"Collected {_money_text(cash.collected_total)} of {_money_text(cash.expected)} "
-                               f"expected: {_money_text(short)} short."})
+                                 "collected": str(o.collected)} for o in short_outlets],
+                    "message": message})
     for method, counted in ((CollectionMethod.CASH, counted_cash), (CollectionMethod.CHEQUE, counted_cheques)):
         recorded = cash.collected[method]
         if counted != recorded:

@@ -261,3 +261,25 @@ def test_a_delivery_man_records_on_his_own_load_form_only(tid, goods, cast_a, ro
         settle(driver_scope(cast_a), load_form, D("0"))
     assert refused.value.status_code == 403
     assert deliver(driver_scope(cast_a), load_form, full).outcome == "delivered"
+
+
+def test_one_outlet_paying_over_does_not_cover_another_outlets_shortfall(tid, goods, staff, round_):
+    # given: everything delivered; X pays 50.00 of an old debt on top, Y pays 50.00 short, Z pays in full
+    load_form = round_["load_form"]
+    x, y, z = round_["shops"]
+    for invoice in (round_["full"], round_["part"], round_["back"]):
+        deliver(staff, load_form, invoice)
+    collect(staff, load_form, x, round_["full"].total + D("50.00"))
+    collect(staff, load_form, y, round_["part"].total - D("50.00"))
+    collect(staff, load_form, z, round_["back"].total)
+    cash = round_["full"].total + round_["part"].total + round_["back"].total
+    # when: the totals match
+    with pytest.raises(DomainError) as short:
+        settle(staff, load_form, cash)
+    # then: Y's shortfall is still listed, by outlet
+    [difference] = short.value.extra["differences"]
+    assert (difference["kind"], difference["difference"]) == ("collection_short", "-50.00")
+    assert [o["outlet_id"] for o in difference["outlets"]] == [getattr(y, "pk", y)]
+    assert "does not cover it" in difference["message"]
+    # when: Y's invoice is left on account, it settles
+    assert settle(staff, load_form, cash, on_account_invoice_ids=[round_["part"].pk]).status == "settled"
