@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from dms.core.models import TransitionEvent, status_field
 from dms.tenancy.fields import DistributorForeignKey
 from dms.tenancy.models import DistributorModel
 from orders.models import money_field
@@ -215,3 +216,14 @@ class PaymentAllocation(DistributorModel):
             models.UniqueConstraint(fields=["distributor", "payment", "invoice"], name="paymentallocation_uniq"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="paymentallocation_positive"),
         ]
+
+
+class InvoiceEvent(DistributorModel, TransitionEvent):
+    """Audit of an invoice's delivery state (issued -> delivered | partially_delivered | returned): who, when, why."""
+
+    invoice = DistributorForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
+    from_status = status_field(InvoiceStatus.choices)
+    to_status = status_field(InvoiceStatus.choices)
+
+    class Meta:
+        ordering = ["invoice", "created_at", "id"]

@@ -23,7 +23,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from dms.core.errors import DomainError, InvalidTransition, NotFound
@@ -36,7 +35,7 @@ from inventory.services import default_warehouse, stock_adjust, stock_return
 from invoicing.enums import CreditReason, InvoiceStatus
 from invoicing.locks import lock_invoices
 from invoicing.models import Invoice, InvoiceLine
-from invoicing.services import credit_note_issue, payment_record
+from invoicing.services import credit_note_issue, invoice_record_delivery, payment_record
 from orders.enums import OrderStatus
 from orders.locks import lock_orders
 from orders.models import OrderEvent
@@ -220,12 +219,9 @@ def _write_delivery(scope: Scope, load_form: LoadForm, stop: LoadFormInvoice, in
                                  reason_text=reason_text)
     elif back:
         _restock_free_goods(scope, load_form, invoice, restock, back)
-    # Invoicing has no service for the delivery state yet: a compare-and-set on the columns its immutability
-    # trigger leaves movable (Invoice.MUTABLE), under the invoice lock taken above.
-    moved = Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.ISSUED).update(
-        status=INVOICE_STATUS[outcome], version=F("version") + 1, updated_at=now)
-    if moved != 1:
-        raise InvalidTransition("Invoice", invoice.status, INVOICE_STATUS[outcome])
+    invoice_record_delivery(scope=scope, invoice_id=invoice.pk, status=INVOICE_STATUS[outcome],
+                            reason=f"{load_form.number}: {return_reason or outcome}",
+                            detail={"load_form_id": load_form.pk, "credit_note_id": note.pk if note else None})
     stop.outcome, stop.return_reason = outcome, return_reason
     stop.restock = restock if back else ""
     stop.credit_note = note

@@ -2,6 +2,7 @@
 
 from .batch import BATCH_KIND, invoice_batch_job, invoice_batch_start
 from .credit_notes import CREDIT_NOTE_SERIES, RESTOCK, CreditLine, credit_note_issue
+from .delivery import invoice_record_delivery
 from .invoices import (
     INVOICE_SERIES,
     INVOICEABLE,
@@ -29,6 +30,7 @@ __all__ = [
     "invoice_batch_job",
     "invoice_batch_start",
     "invoice_issue",
+    "invoice_record_delivery",
     "invoice_issue_chunk",
     "invoice_issue_many",
     "invoice_issue_one",
