@@ -47,10 +47,10 @@ def _dispatch(erp: Scope, order_id: int, approved: dict[int, int], *, reference:
             continue
         expiry = on + timedelta(days=rng.randrange(180, 540))
         first = cases // 2 if cases > 1 and rng.random() < 0.4 else cases
-        batches = [BatchInput(batch=f"L{rng.randrange(10_000, 99_999)}", expiry=expiry, cases=first)]
+        lot = rng.randrange(1_000, 9_000) * 10  # two batches of a line are consecutive lots, never the same code
+        batches = [BatchInput(batch=f"L{lot}", expiry=expiry, cases=first)]
         if first < cases:
-            batches.append(BatchInput(batch=f"L{rng.randrange(10_000, 99_999)}", expiry=expiry + timedelta(days=30),
-                                      cases=cases - first))
+            batches.append(BatchInput(batch=f"L{lot + 1}", expiry=expiry + timedelta(days=30), cases=cases - first))
         lines.append(AdviceLineInput(sku_id=sku_id, batches=batches))
     return advice_issue(scope=erp, order_id=order_id, reference=reference, dispatched_on=on, lines=lines,
                         vehicle=f"TRK-{rng.randrange(100, 999)}").advice.pk
