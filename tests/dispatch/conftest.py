@@ -5,13 +5,12 @@ the load forms: the goods (SKUs with weights and volumes), A1's warehouse, the t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dispatch.models import DispatchAdvice, DispatchAdviceLine, DispatchBatch, GoodsReceipt, GoodsReceiptLine
 from dispatch.services import AdviceLineInput
@@ -25,6 +24,7 @@ from tests.factories.catalog import Catalogue, make_catalogue
 from tests.factories.dispatch import batch, issue, make_approved_order
 from tests.factories.inventory import make_warehouse
 from tests.factories.loading import LoadingCatalogue, invoiced, loading_catalogue, make_shop, staff_scope, tenant_today
+from tests.threads import at_once
 from webhooks.models import OutboxEvent
 
 
@@ -91,23 +91,13 @@ def staff(cast_a: Any) -> Scope:
 
 def race(scope: Scope, acts: list[Callable[[Scope], Any]]) -> list[Any]:
     """Run each act in its own thread (its own connection) in the scope, at once; their results or error codes."""
-    outcomes: list[Any] = []
 
-    def run(act: Callable[[Scope], Any]) -> None:
-        try:
-            with tenant_scope(scope):
-                outcomes.append(act(scope))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
+    def in_scope(act: Callable[[Scope], Any]) -> Any:
+        with tenant_scope(scope):
+            return act(scope)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in acts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
+    return [getattr(r, "code", repr(r)) if isinstance(r, Exception) else r
+            for r in at_once([partial(in_scope, a) for a in acts])]
 
 
 def reload(obj: Any) -> Any:

@@ -4,10 +4,10 @@ they get exactly what was available."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
@@ -15,28 +15,17 @@ from inventory import locks
 from inventory.selectors import ledger_mismatches
 from inventory.services import stock_allocate
 from tests.factories.inventory import balance_of, receive
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(tid: int, calls: list[dict[str, Any]]) -> list[Any]:
-    results: list[Any] = []
+    def allocate(kwargs: dict[str, Any]) -> Any:
+        with tenant_scope(Scope.system(tid)) as scope:
+            return stock_allocate(scope=scope, **kwargs)
 
-    def allocate(kwargs: dict[str, Any]) -> None:
-        try:
-            with tenant_scope(Scope.system(tid)) as scope:
-                results.append(stock_allocate(scope=scope, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=allocate, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return at_once([partial(allocate, c) for c in calls])
 
 
 def test_two_allocations_of_the_last_units_at_once_get_exactly_what_is_available(tid, wh, skus, monkeypatch):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
@@ -19,28 +19,17 @@ from orders.services import booking as booking_module
 from orders.services import order_book
 from tests.factories.catalog import make_outlet
 from tests.factories.orders import booking_for
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(tid: int, bookings: list[Any]) -> list[str]:
-    outcomes: list[str] = []
+    def push(booking: Any) -> str:
+        with tenant_scope(Scope.system(tid)) as scope:
+            return order_book(scope=scope, booking=booking).outcome
 
-    def push(booking: Any) -> None:
-        try:
-            with tenant_scope(Scope.system(tid)) as scope:
-                outcomes.append(order_book(scope=scope, booking=booking).outcome)
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=push, args=(b,)) for b in bookings]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return sorted(outcomes)
+    return sorted(repr(r) if isinstance(r, Exception) else r for r in at_once([partial(push, b) for b in bookings]))
 
 
 def orders_of(tid: int) -> list[tuple[Any, int]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
@@ -16,28 +16,18 @@ from orders.models import PrimaryOrder
 from orders.services import LineDecision, PrimaryLine, primary_order_create, primary_order_decide
 from orders.services import primary as primary_module
 from tests.factories.orders import make_primary_order
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(scope: Scope, acts: list[Callable[[Scope], Any]]) -> list[str]:
-    outcomes: list[str] = []
+    def in_scope(act: Callable[[Scope], Any]) -> str:
+        with tenant_scope(scope):
+            return str(act(scope).status)
 
-    def run(act: Callable[[Scope], Any]) -> None:
-        try:
-            with tenant_scope(scope):
-                outcomes.append(str(act(scope).status))
-        except Exception as exc:  # noqa: BLE001 - reported in the assertion
-            outcomes.append(getattr(exc, "code", repr(exc)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in acts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return sorted(outcomes)
+    return sorted(getattr(r, "code", repr(r)) if isinstance(r, Exception) else r
+                  for r in at_once([partial(in_scope, a) for a in acts]))
 
 
 def test_two_drafts_created_at_once_get_consecutive_numbers(tid, cat, dist_a1, monkeypatch):
