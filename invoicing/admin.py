@@ -33,9 +33,8 @@ from dms.core.pdf import streamed_response
 from dms.tenancy.admin_base import DistributorOwnedAdmin, RoleInline, request_role
 from dms.tenancy.enums import Role
 from dms.tenancy.jobs import job_progress
-from dms.tenancy.models import Tenant
 from dms.tenancy.scope import Scope
-from dms.tenancy.selectors import job_list
+from dms.tenancy.selectors import job_list, tenant_get
 
 from . import pdf, selectors
 from .admin_forms import BalanceForm, BatchForm, CreditNoteForm, PaymentForm, place_errors
@@ -61,7 +60,7 @@ def _writer(request: HttpRequest) -> Scope:
 
 
 def _today(scope: Scope) -> date:
-    return timezone.now().astimezone(Tenant.objects.get(pk=scope.tenant_id).tz).date()
+    return timezone.now().astimezone(tenant_get(scope=scope).tz).date()
 
 
 def _not_found(exc: DomainError) -> None:

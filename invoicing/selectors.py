@@ -13,8 +13,9 @@ from catalog import selectors as catalog_selectors
 from catalog.models import Outlet
 from dms.core.errors import NotFound
 from dms.core.money import ZERO
-from dms.tenancy.models import Distributor, Tenant
+from dms.tenancy.models import Distributor
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import tenant_get
 from orders.models import SecondaryOrder
 
 from .models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment, PaymentAllocation
@@ -94,7 +95,7 @@ def invoiceable_order_ids(*, scope: Scope, distributor_id: int, booked_on: date 
     when given), oldest booking first: the work of a batch invoicing job."""
     qs = scope.filter(SecondaryOrder.objects.filter(distributor_id=distributor_id, status__in=INVOICEABLE))
     if booked_on is not None:
-        tz = Tenant.objects.get(pk=scope.tenant_id).tz
+        tz = tenant_get(scope=scope).tz
         start = datetime.combine(booked_on, time.min, tzinfo=tz)
         qs = qs.filter(booked_at__gte=start, booked_at__lt=start + timedelta(days=1))
     return qs.order_by("booked_at", "pk").values_list("pk", flat=True)
@@ -222,7 +223,7 @@ def outlet_balance(*, scope: Scope, outlet_id: int, on_date: date) -> OutletBala
     notes = scope.filter(CreditNote.objects.filter(outlet_id=outlet.pk)).select_related("invoice")
     return OutletBalance(
         outlet_id=outlet.pk, outlet_code=outlet.code, outlet_name=outlet.name,
-        currency=Tenant.objects.get(pk=scope.tenant_id).currency, on_date=on_date,
+        currency=tenant_get(scope=scope).currency, on_date=on_date,
         invoiced=sum((inv.total for inv in invoices), ZERO),
         credited=sum((inv.credited_amount for inv in invoices), ZERO), payments=payments["amount"] or ZERO,
         open_total=open_total, on_account=on_account, receivable=open_total - on_account, ageing=ageing,

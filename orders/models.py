@@ -56,6 +56,8 @@ class SecondaryOrder(DistributorModel):
     source = models.CharField(max_length=10, choices=OrderSource.choices, default=OrderSource.MOBILE)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.BOOKED)
     booked_at = models.DateTimeField(help_text="when it was booked (device clock, bounded by the sync time)")
+    status_changed_at = models.DateTimeField(null=True, blank=True,
+                                             help_text="when it entered its status (set by every transition)")
     delivery_date = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
     currency = models.CharField(max_length=3)
@@ -81,6 +83,7 @@ class SecondaryOrder(DistributorModel):
             models.Index(fields=["distributor", "status", "booked_at"], name="order_queue"),
             models.Index(fields=["distributor", "outlet", "booked_at"], name="order_outlet_history"),
             models.Index(fields=["distributor", "booker", "booked_at"], name="order_booker_day"),
+            models.Index(fields=["tenant", "status", "status_changed_at"], name="order_status_since"),
         ]
 
     def __str__(self) -> str:

@@ -11,8 +11,8 @@ from django.utils import timezone
 from dms.core.errors import DomainError
 from dms.tenancy.enums import ActorKind, Role
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import tenant_zone
 from orders.enums import PrimaryOrderStatus
-from orders.selectors import tenant_zone
 
 from ..errors import DispatchError
 from ..models import DispatchAdvice, GoodsReceipt, LoadForm

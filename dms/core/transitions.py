@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from .errors import InvalidTransition
 
@@ -20,7 +21,11 @@ def transition(obj: Any, *, to: str, actor: Any, reason: str = "", event_model: 
     if to not in allowed:
         raise InvalidTransition(type(obj).__name__, str(current), str(to))
     setattr(obj, status_field, to)
-    obj.save(update_fields=[status_field, *(["updated_at"] if hasattr(obj, "updated_at") else [])])
+    fields = [status_field, *(["updated_at"] if hasattr(obj, "updated_at") else [])]
+    if hasattr(obj, f"{status_field}_changed_at"):  # documents that record when they entered their state
+        setattr(obj, f"{status_field}_changed_at", timezone.now())
+        fields.append(f"{status_field}_changed_at")
+    obj.save(update_fields=fields)
     event_model._default_manager.create(
         **{event_fk: obj},
         from_status=current,

@@ -179,6 +179,12 @@ class TenantSettings(TenantModel):
     road_factor = models.DecimalField(max_digits=4, decimal_places=2, default=1.30)
     travel_speed_kmh = models.DecimalField(max_digits=5, decimal_places=1, default=25)
     matrix_provider_url = models.URLField(blank=True)
+    # Nightly reconciliation: how long a secondary order may stay in a state before it is reported stuck, and how
+    # many days after dispatch a Dispatch Advice must have its goods receipt.
+    stuck_booked_hours = models.PositiveIntegerField(default=24, help_text="booked and not confirmed")
+    stuck_allocated_hours = models.PositiveIntegerField(default=24, help_text="allocated and not invoiced")
+    stuck_invoiced_hours = models.PositiveIntegerField(default=48, help_text="invoiced and not loaded")
+    grn_due_days = models.PositiveIntegerField(default=7, help_text="days from dispatch to goods receipt")
 
     class Meta:
         verbose_name_plural = "tenant settings"

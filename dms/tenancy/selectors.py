@@ -1,9 +1,23 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.db.models import QuerySet
 
-from .models import ApiKey, BackgroundJob, Device, Distributor, Membership
+from dms.core.memo import memoized
+
+from .models import ApiKey, BackgroundJob, Device, Distributor, Membership, Tenant
 from .scope import Scope
+
+
+def tenant_get(*, scope: Scope) -> Tenant:
+    """The scope's tenant (its time zone, currency, fiscal year), read once per memo scope (a batch)."""
+    return memoized(("tenant", scope.tenant_id), lambda: Tenant.objects.get(pk=scope.tenant_id))
+
+
+def tenant_zone(*, scope: Scope) -> ZoneInfo:
+    """The tenant's time zone: business dates are tenant-local."""
+    return tenant_get(scope=scope).tz
 
 
 def distributor_list(*, scope: Scope) -> QuerySet[Distributor]:

@@ -158,7 +158,8 @@ def order_book(*, scope: Scope, booking: Booking) -> BookResult:
     order = SecondaryOrder(
         distributor_id=outlet.distributor_id, uuid=booking.uuid, outlet=outlet, booker_id=booking.booker_id,
         device_id=booking.device_id, visit_id=booking.visit_id, source=booking.source, booked_at=booked_at,
-        delivery_date=booking.delivery_date, note=booking.note, price_flag=bool(differences),
+        status_changed_at=timezone.now(), delivery_date=booking.delivery_date, note=booking.note,
+        price_flag=bool(differences),
         device_total=None if booking.device_total is None else device_amount(booking.device_total),
         hold=HoldKind.CREDIT if hold_reason else HoldKind.NONE, hold_reason=hold_reason, fingerprint=fingerprint)
     set_totals(order, priced)

@@ -24,8 +24,9 @@ from dms.core.errors import DomainError, InvalidTransition, NotFound
 from dms.core.money import ZERO, money, mul
 from dms.core.transitions import transition
 from dms.tenancy.enums import ActorKind, Role
-from dms.tenancy.models import Distributor, Tenant
+from dms.tenancy.models import Distributor
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import tenant_get
 from webhooks.enums import EventType
 from webhooks.events import emit
 
@@ -193,7 +194,7 @@ def primary_order_create(*, scope: Scope, distributor_id: int | None, lines: Seq
     order = PrimaryOrder.objects.create(
         distributor_id=distributor_id, number=_next_number(scope, distributor_id), note=note,
         requested_delivery_date=requested_delivery_date, created_by_id=_creator(scope),
-        currency=Tenant.objects.get(pk=scope.tenant_id).currency)
+        currency=tenant_get(scope=scope).currency)
     _store_lines(order, rows)
     order.save(update_fields=["total_ordered", "updated_at"])
     _record(order, scope=scope, action="created", detail={"to": Status.DRAFT.value, "lines": len(rows),

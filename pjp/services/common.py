@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dms.core.errors import DomainError
-from dms.tenancy.models import Tenant, TenantSettings
+from dms.tenancy.models import TenantSettings
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import tenant_get
 
 from ..errors import PjpError
 from ..models import Pjp, Route, RouteStop
@@ -36,7 +37,7 @@ class TenantPolicy:
 
 
 def tenant_policy(scope: Scope) -> TenantPolicy:
-    tenant = Tenant.objects.get(pk=scope.tenant_id)
+    tenant = tenant_get(scope=scope)
     settings = TenantSettings.objects.filter(tenant_id=scope.tenant_id).first()
     if settings is None:  # every tenant gets one at creation; the model defaults stand in otherwise
         settings = TenantSettings()
