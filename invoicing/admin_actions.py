@@ -42,7 +42,13 @@ def _line(result: IssueResult, label: str) -> tuple[int, str]:
     return messages.INFO, f"{label}: invoiced already, {invoice.number_text}."
 
 
-@admin.action(description="Invoice selected orders", permissions=["change"])
+def has_invoice_permission(modeladmin: admin.ModelAdmin, request: HttpRequest) -> bool:
+    """Only the roles that issue invoices are offered the action (a manufacturer admin may change orders but does
+    not invoice a distributor's sales)."""
+    return modeladmin.has_change_permission(request) and request_role(request) in WRITERS
+
+
+@admin.action(description="Invoice selected orders", permissions=["invoice"])
 def invoice_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[SecondaryOrder]) -> None:
     """Allocated or partially allocated -> invoiced, for each selected order; a summary, then a message per order."""
     if request_role(request) not in WRITERS:
@@ -82,6 +88,7 @@ def attach(model_admin: type[admin.ModelAdmin]) -> None:
     actions: list[Any] = list(model_admin.actions or [])
     if invoice_selected in actions:
         return
+    model_admin.has_invoice_permission = has_invoice_permission  # type: ignore[attr-defined]
     at = actions.index(AFTER) + 1 if AFTER in actions else len(actions)
     actions.insert(at, invoice_selected)
     model_admin.actions = actions
