@@ -255,8 +255,8 @@ def _write(scope: Scope, tenant: Tenant, ready: Sequence[_Prepared]) -> list[Inv
     for pk, units in cut.items():  # free goods not earned: invoiced at what was kept (the rest was released)
         Allocation.objects.filter(pk=pk).update(status=AllocationStatus.INVOICED, allocated_units=units, updated_at=now)
     # allocated | partially_allocated -> invoiced (SecondaryOrder.TRANSITIONS), checked under the lock by the caller
-    SecondaryOrder.objects.filter(pk__in=[p.order.pk for p in ready]).update(status=OrderStatus.INVOICED,
-                                                                            updated_at=now)
+    SecondaryOrder.objects.filter(pk__in=[p.order.pk for p in ready]).update(
+        status=OrderStatus.INVOICED, status_changed_at=now, updated_at=now)
     actor = scope.actor
     OrderEvent.objects.bulk_create([
         OrderEvent(tenant_id=scope.tenant_id, distributor_id=p.order.distributor_id, order=p.order,
