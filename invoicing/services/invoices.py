@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -42,6 +43,7 @@ from ..enums import DocumentKind
 from ..errors import InvoicingError
 from ..models import Invoice, InvoiceLine
 from .numbers import number_take, number_text, tenant_of
+from .payments import outlets_with_money_on_account
 
 INVOICE_SERIES = "INV"
 INVOICEABLE = (OrderStatus.ALLOCATED, OrderStatus.PARTIALLY_ALLOCATED)
@@ -267,7 +269,18 @@ def _write(scope: Scope, tenant: Tenant, ready: Sequence[_Prepared]) -> list[Inv
         for p, invoice in zip(ready, invoices, strict=True)])
     for p in ready:
         p.order.status = OrderStatus.INVOICED
+    _apply_money_on_account(scope, sorted({p.order.outlet_id for p in ready}))
     return invoices
+
+
+def _apply_money_on_account(scope: Scope, outlet_ids: list[int]) -> None:
+    """Outlets holding money on account have it applied to their new invoices once these commit (a task: the
+    outlet's credit lock is not taken while the series lock is held). One query whatever the number of outlets."""
+    from ..tasks import on_account_apply_task  # tasks import services: avoid the cycle
+
+    holding = outlets_with_money_on_account(scope=scope, outlet_ids=outlet_ids)
+    if holding:
+        transaction.on_commit(partial(on_account_apply_task.delay, tenant_id=scope.tenant_id, outlet_ids=holding))
 
 
 def _issue_locked(scope: Scope, order_ids: Sequence[int]) -> dict[int, Invoice | tuple[Invoice] | DomainError]:

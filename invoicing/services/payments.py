@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dms.core.bulk import insert_new
 from dms.core.errors import DomainError, NotFound
-from dms.core.money import money
+from dms.core.money import ZERO, money
 from dms.tenancy.models import Tenant
 from dms.tenancy.scope import Scope
 from orders.locks import lock_outlet_credit
@@ -113,9 +113,25 @@ def payment_record(*, scope: Scope, outlet_id: int, amount: Decimal | str, metho
         return _replay(scope.filter(Payment.objects.filter(distributor_id=outlet.distributor_id,
                                                            idempotency_key=idempotency_key)).get(), **content)
 
-    invoices = list(lock_invoices(scope).filter(outlet_id=outlet.pk).exclude(payment_status=PaymentStatus.PAID))
+    left = _allocate(scope, payment, value, _open_invoices(scope, outlet.pk))
+    if left != value:
+        Payment.objects.filter(pk=payment.pk).update(unallocated=left, updated_at=timezone.now())
+        payment.unallocated = left
+    return payment
+
+
+def _open_invoices(scope: Scope, outlet_id: int) -> list[Invoice]:
+    """The outlet's invoices not fully paid, locked (pk order), oldest invoice date first, then lowest number."""
+    invoices = list(lock_invoices(scope).filter(outlet_id=outlet_id).exclude(payment_status=PaymentStatus.PAID))
     invoices.sort(key=lambda inv: (inv.invoice_date, inv.fiscal_year, inv.number, inv.pk))
-    left, now = value, timezone.now()
+    return invoices
+
+
+def _allocate(scope: Scope, payment: Payment, amount: Decimal, invoices: list[Invoice]) -> Decimal:
+    """Spread `amount` of `payment` over the invoices in their order: a PaymentAllocation per invoice paid, the
+    invoice's paid amount and payment status moved (and the Invoice objects updated to match). Returns what is
+    left."""
+    left, now = amount, timezone.now()
     allocations = []
     for invoice in invoices:
         due = invoice.total - invoice.credited_amount - invoice.paid_amount
@@ -125,15 +141,43 @@ def payment_record(*, scope: Scope, outlet_id: int, amount: Decimal | str, metho
             continue
         take = min(due, left)
         left -= take
-        allocations.append(PaymentAllocation(tenant_id=scope.tenant_id, distributor_id=outlet.distributor_id,
+        allocations.append(PaymentAllocation(tenant_id=scope.tenant_id, distributor_id=payment.distributor_id,
                                              payment=payment, invoice=invoice, amount=take))
+        invoice.paid_amount += take
+        invoice.payment_status = settle_status(total=invoice.total, credited=invoice.credited_amount,
+                                               paid=invoice.paid_amount)
         Invoice.objects.filter(pk=invoice.pk).update(
             paid_amount=F("paid_amount") + take, version=F("version") + 1, updated_at=now,
-            payment_status=settle_status(total=invoice.total, credited=invoice.credited_amount,
-                                         paid=invoice.paid_amount + take))
+            payment_status=invoice.payment_status)
     PaymentAllocation.objects.bulk_create(allocations)
-    if left != value:
-        Payment.objects.filter(pk=payment.pk).update(unallocated=left, updated_at=now)
-        payment.unallocated = left
-    return payment
+    return left
 
+
+@transaction.atomic
+def on_account_apply(*, scope: Scope, outlet_id: int) -> Decimal:
+    """Apply the outlet's money on account (payments' unallocated amounts, oldest payment first) to its open
+    invoices, oldest first, as payment_record does with new money. Called after invoices are issued (an invoice
+    issued to an outlet in credit is paid by what it holds). Returns the amount applied; nothing on account or
+    nothing due applies nothing. Takes the outlet's credit lock, then its open invoices, like payment_record."""
+    lock_outlet_credit(scope, outlet_id)
+    payments = list(scope.filter(Payment.objects.filter(outlet_id=outlet_id, unallocated__gt=0))
+                    .select_for_update(no_key=True, of=("self",)).order_by("received_on", "pk"))
+    if not payments:
+        return ZERO
+    invoices = _open_invoices(scope, outlet_id)
+    applied = ZERO
+    for payment in payments:
+        if not any(inv.total - inv.credited_amount - inv.paid_amount > 0 for inv in invoices):
+            break
+        left = _allocate(scope, payment, payment.unallocated, invoices)
+        if left != payment.unallocated:
+            applied += payment.unallocated - left
+            Payment.objects.filter(pk=payment.pk).update(unallocated=left, updated_at=timezone.now())
+            payment.unallocated = left
+    return applied
+
+
+def outlets_with_money_on_account(*, scope: Scope, outlet_ids: list[int]) -> list[int]:
+    """Of the outlets, those holding money on account (one query)."""
+    return sorted(set(scope.filter(Payment.objects.filter(outlet_id__in=outlet_ids, unallocated__gt=0))
+                      .values_list("outlet_id", flat=True)))

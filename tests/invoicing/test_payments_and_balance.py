@@ -209,3 +209,41 @@ def test_another_distributors_outlet_has_no_balance_for_a_sibling(outlet, dist_a
         outlet_balance(scope=sibling, outlet_id=outlet.pk, on_date=DAY)
     with tenant_scope(sibling):
         assert outlet_receivable(scope=sibling, outlet_id=outlet.pk) == D("0")
+
+
+@pytest.mark.django_db
+def test_money_on_account_pays_the_next_invoices_of_the_outlet_oldest_payment_first(
+        outlet, cat, wh, tid, django_capture_on_commit_callbacks):
+    # given: two payments with nothing to pay (all on account): 100.00 then 50.00
+    first = pay(outlet, "100.00", "acc-1", received_on=date(2025, 9, 1))
+    second = pay(outlet, "50.00", "acc-2", received_on=date(2025, 9, 2))
+    assert (first.unallocated, second.unallocated) == (D("100.00"), D("50.00"))
+    # when: an invoice of 116.99 is issued to the outlet (the application runs once the invoice commits)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        invoice = invoice_on(outlet, wh, cat.water, 1, date(2025, 10, 1))
+    assert len(callbacks) >= 1
+    # then: the older payment is used up first, the newer one pays the rest, 33.01 stays on account
+    paid = reload_invoice(invoice)
+    assert (paid.paid_amount, paid.payment_status) == (D("116.99"), "paid")
+    with in_a(tid):
+        left = dict(Payment.objects.filter(outlet=outlet).values_list("idempotency_key", "unallocated"))
+        allocations = list(PaymentAllocation.objects.filter(invoice=invoice).order_by("id")
+                           .values_list("payment__idempotency_key", "amount"))
+    assert left == {"acc-1": D("0.00"), "acc-2": D("33.01")}
+    assert allocations == [("acc-1", D("100.00")), ("acc-2", D("16.99"))]
+    # and the balance agrees: nothing open, 33.01 on account
+    with in_a(tid):
+        balance = outlet_balance(scope=Scope.system(tid), outlet_id=outlet.pk, on_date=DAY)
+    assert balance.on_account == D("33.01")
+
+
+@pytest.mark.django_db
+def test_an_outlet_with_nothing_on_account_is_left_alone_and_applying_twice_changes_nothing(outlet, cat, wh, tid):
+    from invoicing.services.payments import on_account_apply
+
+    invoice = invoice_on(outlet, wh, cat.water, 1, date(2025, 10, 1))
+    assert reload_invoice(invoice).payment_status == "unpaid"
+    pay(outlet, "10.00", "p-1")  # pays 10.00 of it at once: nothing stays on account
+    with tenant_scope(Scope.system(tid)) as scope:
+        assert on_account_apply(scope=scope, outlet_id=outlet.pk) == D("0.00")
+    assert reload_invoice(invoice).paid_amount == D("10.00")
