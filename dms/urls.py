@@ -20,6 +20,7 @@ api_v1 = [
     path("mobile/", include("mobile.urls")),
     path("orders/", include("orders.urls")),
     path("pjp/", include("pjp.urls")),
+    path("reconciliation/", include("reconciliation.urls")),
 ]
 
 urlpatterns = [

@@ -154,6 +154,7 @@ class CreditNote(DistributorModel):
 
     class Meta:
         ordering = ["-issued_at", "id"]
+        indexes = [models.Index(fields=["distributor", "note_date"], name="creditnote_day")]  # the nightly check
         constraints = [
             models.UniqueConstraint(fields=["distributor", "series_code", "fiscal_year", "number"],
                                     name="creditnote_number_uniq"),

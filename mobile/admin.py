@@ -1,4 +1,4 @@
-"""Admin: each order-booker device's sync health (distributor staff watch it at day end)."""
+"""Admin: each order-booker device's sync health and its day closes (distributor staff watch them at day end)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from dms.tenancy.admin_base import DistributorOwnedAdmin
 
-from .models import SyncHealth
+from .models import DayClose, SyncHealth
 
 
 @admin.register(SyncHealth)
@@ -33,3 +33,23 @@ class SyncHealthAdmin(DistributorOwnedAdmin):
     def missing(self, obj: SyncHealth) -> str:
         runs = obj.missing_seqs or []
         return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:5]) + (" ..." if len(runs) > 5 else "")
+
+
+@admin.register(DayClose)
+class DayCloseAdmin(DistributorOwnedAdmin):
+    """Read-only: what each device said when it closed a working day (written by the day close itself)."""
+
+    edit_roles = frozenset()
+
+    list_display = ["date", "device", "booker", "first_device_seq", "last_device_seq", "device_counts",
+                    "reported_at"]
+    date_hierarchy = "date"
+    search_fields = ["device__name", "device__identifier", "device__user__username"]
+    list_select_related = ["device", "device__user"]
+    readonly_fields = ["device", "date", "first_device_seq", "last_device_seq", "device_counts", "reported_at"]
+    exclude = ["distributor"]
+
+    @admin.display(description="order-booker")
+    def booker(self, obj: DayClose) -> str:
+        user = obj.device.user
+        return user.get_full_name() or user.get_username()

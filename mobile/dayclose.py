@@ -3,8 +3,9 @@
 The app sends its counts per kind and the first and last `device_seq` it used that day. Every sequence number
 in that range that never arrived is a gap (an item still in the outbox, or lost); counts that differ from what
 the server holds are mismatches. The result is stored on the device's SyncHealth, which distributor staff see
-in the admin, and returned to the app (which re-sends what is missing). Idempotent: a repeated day close
-recomputes the same answer from the same data.
+in the admin, and returned to the app (which re-sends what is missing). What the app said is also kept per device
+and day (DayClose), for the nightly reconciliation to recompute against what arrived later. Idempotent: a
+repeated day close recomputes the same answer from the same data.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dms.tenancy.models import Device
 from dms.tenancy.scope import Scope
 from pjp.services.common import tenant_policy
 
-from .models import SyncHealth, SyncItem
+from .models import DayClose, SyncHealth, SyncItem
 from .push import sync_health_locked
 
 KINDS = ("visit", "order")
@@ -60,10 +61,18 @@ def ranges(numbers: list[int]) -> list[list[int]]:
 
 def day_close(*, scope: Scope, device: Device, day: date, first_seq: int, last_seq: int,
               counts: dict[str, int]) -> dict[str, Any]:
-    """Compare the app's account of `day` with the server's; store it on SyncHealth and return it."""
+    """Compare the app's account of `day` with the server's; store it on SyncHealth and as the device's DayClose
+    of `day` (upserted), and return it. Takes the device's SyncHealth lock first, so two day closes of one device
+    are serialised."""
     if day > tenant_policy(scope).today():
         raise DomainError("invalid", "A day that has not come cannot be closed.",
                           fields={"date": ["Is in the future."]})
+    health = sync_health_locked(device)
+    now = timezone.now()
+    DayClose.objects.update_or_create(
+        distributor_id=device.distributor_id, device=device, date=day,
+        defaults={"first_device_seq": first_seq, "last_device_seq": last_seq, "device_counts": dict(counts),
+                  "reported_at": now})
     received = set(SyncItem.objects.filter(device=device, device_seq__gte=first_seq, device_seq__lte=last_seq)
                    .values_list("device_seq", flat=True))
     missing = ranges([s for s in range(first_seq, last_seq + 1) if s not in received])
@@ -76,9 +85,8 @@ def day_close(*, scope: Scope, device: Device, day: date, first_seq: int, last_s
     result = {"date": day.isoformat(), "status": status, "missing_seqs": missing, "mismatches": mismatches,
               "server_counts": {kind: held.get(kind, 0) for kind in KINDS}, "device_counts": counts,
               "rejected": rejected, "first_device_seq": first_seq, "last_device_seq": last_seq}
-    health = sync_health_locked(device)
     health.status = status
-    health.last_day_close_at = timezone.now()
+    health.last_day_close_at = now
     health.last_day_close = result
     health.missing_seqs = missing
     health.save()

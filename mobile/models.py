@@ -93,6 +93,31 @@ class SyncHealth(DistributorModel):
         constraints = [models.UniqueConstraint(fields=["distributor", "device"], name="synchealth_one_per_device")]
 
 
+class DayClose(DistributorModel):
+    """What a device said about one working day when it closed it: the sequence range it used and its counts per
+    kind. One row per device and day (a repeated day close updates it), kept so the nightly reconciliation can
+    compare every device's account with what the server holds, not only the last one SyncHealth shows."""
+
+    device = DistributorForeignKey("tenancy.Device", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="the booker's working day closed (tenant-local)")
+    first_device_seq = models.BigIntegerField()
+    last_device_seq = models.BigIntegerField()
+    device_counts = models.JSONField(default=dict, blank=True, help_text="items per kind the app says it sent")
+    reported_at = models.DateTimeField(help_text="when the app last closed this day")
+
+    class Meta:
+        verbose_name = "day close"
+        ordering = ["-date", "device"]
+        constraints = [
+            models.UniqueConstraint(fields=["distributor", "device", "date"], name="dayclose_device_date_uniq"),
+        ]
+        # The reconciliation reads a tenant's day closes of one date.
+        indexes = [models.Index(fields=["tenant", "date"], name="dayclose_tenant_date")]
+
+    def __str__(self) -> str:
+        return f"day close of device {self.device_id} on {self.date.isoformat()}"
+
+
 class SyncClock(TenantModel):
     """The change-feed counter of one tenant (`distributor_key` 0: tenant master data) or one of its distributors.
 

@@ -163,7 +163,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "mobile-prune-sync-changes": {"task": "mobile.tasks.prune_sync_changes", "schedule": crontab(minute=40, hour=3)},
     # Every minute: webhook deliveries whose enqueue was lost, retries that are due, deliveries of a dead worker.
     "webhooks-redrive": {"task": "webhooks.tasks.redrive_webhooks", "schedule": crontab()},
+    # Hourly: each tenant's nightly reconciliation, once its business date has closed in its own time zone
+    # (TenantSettings.day_close_hour); every 5 minutes, runs whose worker died are picked up again.
+    "reconciliation-due": {"task": "reconciliation.tasks.reconcile_due_task", "schedule": crontab(minute=5)},
+    "reconciliation-redrive": {"task": "reconciliation.tasks.reconcile_redrive_task",
+                               "schedule": crontab(minute="*/5")},
 }
+# Called after a reconciliation run commits, with tenant_id and business_date (dotted paths of callables).
+RECONCILIATION_AFTER_RUN: list[str] = env.list("RECONCILIATION_AFTER_RUN", default=[])
+# More checks run after the built-in ones (dotted paths of reconciliation.checks.base.Check objects).
+RECONCILIATION_EXTRA_CHECKS: list[str] = env.list("RECONCILIATION_EXTRA_CHECKS", default=[])
+# A running reconciliation whose worker has not reported for this long is picked up by the redrive.
+RECONCILIATION_LEASE_SECONDS = env.int("RECONCILIATION_LEASE_SECONDS", default=600)
 # How long mobile pull cursors stay valid (change-feed retention); a device may be offline 3 days (DESIGN §9).
 SYNC_CHANGE_RETENTION_DAYS = env.int("SYNC_CHANGE_RETENTION_DAYS", default=7)
 

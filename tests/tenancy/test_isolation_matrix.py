@@ -40,6 +40,7 @@ from orders.models import (
 from pjp.enums import ProposalKind
 from pjp.models import DailyJourney, OptimisationProposal, Pjp, RouteStop, Visit
 from pjp.models import Route as PjpRoute
+from reconciliation.models import ExceptionEvent, ReconciliationException, ReconciliationRun
 from tests.factories.catalog import make_brand, make_outlet, make_sku
 from tests.factories.invoicing import mark_invoicing
 from tests.factories.loading import mark_loading
@@ -166,6 +167,13 @@ ROUTES: dict[str, Route] = {
     "webhook-delivery-list": Route(),
     "webhook-delivery-detail": Route("delivery_id", "webhook_delivery"),
     "webhook-delivery-retry": Route("delivery_id", "webhook_delivery", methods=("post",)),
+    "reconciliation-run-list": Route(methods=("get", "post")),
+    "reconciliation-run-detail": Route("run_id", "reconciliation_run"),
+    "reconciliation-exception-list": Route(),
+    "reconciliation-exception-detail": Route("exception_id", "reconciliation_exception"),
+    "reconciliation-exception-assign": Route("exception_id", "reconciliation_exception", methods=("post",)),
+    "reconciliation-exception-resolve": Route("exception_id", "reconciliation_exception", methods=("post",)),
+    "reconciliation-exception-reopen": Route("exception_id", "reconciliation_exception", methods=("post",)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
@@ -192,8 +200,9 @@ def test_every_route_is_in_the_matrix():
 
 
 # Tenant master data that every user of the tenant may read: marked only in the other tenant.
-TENANT_LEVEL = {"brand", "sku", "tax_rate", "api_key", "webhook_endpoint", "webhook_delivery"}
-TENANT_LEVEL_MODELS = {"brand", "sku", "taxrate", "apikey", "webhookendpoint", "webhookdelivery"}
+TENANT_LEVEL = {"brand", "sku", "tax_rate", "api_key", "webhook_endpoint", "webhook_delivery", "reconciliation_run"}
+TENANT_LEVEL_MODELS = {"brand", "sku", "taxrate", "apikey", "webhookendpoint", "webhookdelivery",
+                       "reconciliationrun"}
 
 
 def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict[str, Any]:
@@ -234,7 +243,26 @@ def _mark_objects(tenant_id: int, distributor: Distributor, marker: str) -> dict
         objs.update(mark_loading(distributor, marker))
         objs["allocation"] = _mark_allocation(distributor, marker, objs["order"], objs["warehouse"])
         objs.update(_mark_webhooks(tm))
+        objs.update(_mark_reconciliation(distributor, marker, tm, objs["order"]))
     return objs
+
+
+def _mark_reconciliation(distributor: Distributor, marker: str, tm: str, order: SecondaryOrder) -> dict[str, Any]:
+    """The tenant's run of JOURNEY_DAY (tenant-level: marked in its error with the tenant marker) and an exception of
+    the distributor about the marked order (marked in its message, records and figures), with an event (marked in
+    its reason). Called inside the owner's tenant scope."""
+    run = ReconciliationRun.objects.create(business_date=JOURNEY_DAY, status="failed", error=f"{tm} run",
+                                           counts={"orders_stuck": {"found": 1, "new": 1, "open": 1}})
+    exception = ReconciliationException.objects.create(
+        distributor=distributor, check_code="orders_stuck", key=f"order:{order.pk}:booked",
+        business_date=JOURNEY_DAY, first_run=run, last_run=run, first_seen_on=JOURNEY_DAY, last_seen_on=JOURNEY_DAY,
+        last_pass=uuid.uuid4(), subject_type="order", subject_id=order.pk, message=f"{marker} order stuck in booked",
+        records=[{"type": "order", "id": order.pk, "ref": f"{marker}-ORD"}], detail={"outlet": f"{marker} outlet"},
+        status="assigned")
+    ExceptionEvent.objects.create(exception=exception, distributor=distributor, from_status="open",
+                                  to_status="assigned", action="assign", actor_kind="system", actor_label="system",
+                                  reason=f"{marker} assigned")
+    return {"reconciliation_run": run, "reconciliation_exception": exception}
 
 
 def _mark_dispatch(distributor: Distributor, marker: str, sku: Any, warehouse: Warehouse) -> dict[str, Any]:
@@ -453,6 +481,7 @@ def _admin_victim(model: type, victims: dict[str, Any], cast: Any) -> Any:
         "Invoice": "invoice", "CreditNote": "credit_note", "Payment": "payment", "Vehicle": "vehicle",
         "LoadForm": "load_form",
         "WebhookEndpoint": "webhook_endpoint", "WebhookDelivery": "webhook_delivery",
+        "ReconciliationRun": "reconciliation_run", "ReconciliationException": "reconciliation_exception",
     }.get(model.__name__)
     return victims[key] if key else None
 
