@@ -79,3 +79,13 @@ def order_item(day: Day, outlet_index: int, seq: int, *, lines: list[dict[str, A
     if visit_uuid:
         body["visit_uuid"] = visit_uuid
     return {"kind": "order", "uuid": item_uuid or str(uuid.uuid4()), "device_seq": seq, "payload": body}
+
+
+def push_ok(client: Any, items: list[dict[str, Any]]) -> Any:
+    """Push the items as the device `client` (a fresh idempotency key) and assert the batch was taken."""
+    from django.urls import reverse
+
+    response = client.post(reverse("mobile-push"), {"items": items}, format="json",
+                           HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 200, response.content
+    return response

@@ -3,7 +3,6 @@ SyncHealth; a repeated day close updates its day's row; staff see the rows read-
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
 from mobile.models import DayClose, SyncHealth
-from tests.mobile.sync_setup import Day, order_item, visit_item, working_day
+from tests.mobile.sync_setup import Day, order_item, push_ok, visit_item, working_day
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +31,6 @@ def app(api_as: Any, cast_a: Any) -> Any:
     return api_as(cast_a.device_token, kind="device")
 
 
-def push(client: Any, items: list[dict[str, Any]]) -> Any:
-    response = client.post(reverse("mobile-push"), {"items": items}, format="json",
-                           HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
-    assert response.status_code == 200, response.content
-    return response
-
-
 def close_body(date: Any, first: int, last: int, **counts: int) -> dict[str, Any]:
     return {"date": date.isoformat(), "first_device_seq": first, "last_device_seq": last, "counts": counts}
 
@@ -51,7 +43,7 @@ def closes(cast: Any) -> list[tuple[Any, ...]]:
 
 def test_a_day_close_is_kept_with_what_the_device_said(cast_a, day, app):
     # given
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
     # when
     response = app.post(reverse(CLOSE), close_body(day.today, 1, 3, visit=1, order=2), format="json")
     # then: the answer (a gap at 3, one order short) is unchanged; the device's account is stored beside it
@@ -68,7 +60,7 @@ def test_a_day_close_is_kept_with_what_the_device_said(cast_a, day, app):
 
 def test_closing_the_same_day_again_updates_its_row(cast_a, day, app):
     # given
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
     app.post(reverse(CLOSE), close_body(day.today, 1, 3, visit=1, order=2), format="json")
     with tenant_scope(Scope.system(cast_a.tenant.pk)):
         first_at = DayClose.objects.get().reported_at

@@ -34,7 +34,7 @@ from reconciliation.services import reconciliation_request, run_check
 from reconciliation.services.run import check_context
 from tests.factories.catalog import make_outlet, make_sku
 from tests.factories.mobile import make_booker, make_device, make_order, plan_journeys
-from tests.mobile.sync_setup import Day, order_item, visit_item, working_day
+from tests.mobile.sync_setup import Day, order_item, push_ok, visit_item, working_day
 
 CHECK = {c.code: c for c in FIELD_CHECKS}
 
@@ -85,12 +85,6 @@ def day(cast_a: Any) -> Day:
 @pytest.fixture
 def app(api_as: Any, cast_a: Any) -> Any:
     return api_as(cast_a.device_token, kind="device")
-
-
-def push(client: Any, items: list[dict[str, Any]]) -> None:
-    response = client.post(reverse("mobile-push"), {"items": items}, format="json",
-                           HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
-    assert response.status_code == 200, response.content
 
 
 def test_the_field_checks_run_first_in_their_order():
@@ -213,7 +207,7 @@ def test_an_item_of_another_day_is_not_a_sync_of_this_one(cast_a, day):
 def test_a_device_that_syncs_after_all_is_cleared_when_the_day_is_reconciled_again(cast_a, day, app):
     # given
     reconcile(cast_a, "device_not_synced", day.today)
-    push(app, [visit_item(day, 0, 1)])
+    push_ok(app, [visit_item(day, 0, 1)])
     # when
     counts = reconcile(cast_a, "device_not_synced", day.today)
     # then
@@ -227,7 +221,7 @@ def test_a_device_that_syncs_after_all_is_cleared_when_the_day_is_reconciled_aga
 @pytest.mark.django_db
 def test_a_day_close_with_a_gap_and_a_short_count_is_found_once(cast_a, day, app):
     # given: seqs 1-5 used today, 3 never arrived; the app counts 2 visits and 3 orders
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 4), order_item(day, 1, 5)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 4), order_item(day, 1, 5)])
     app.post(reverse("mobile-day-close"), {"date": day.today.isoformat(), "first_device_seq": 1,
                                            "last_device_seq": 5, "counts": {"visit": 2, "order": 3}}, format="json")
     # when
@@ -250,10 +244,10 @@ def test_a_day_close_with_a_gap_and_a_short_count_is_found_once(cast_a, day, app
 @pytest.mark.django_db
 def test_the_night_recomputes_against_what_arrived_after_the_day_close(cast_a, day, app):
     # given: the day close saw the gap; the missing order arrived afterwards
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 4), order_item(day, 1, 5)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 4), order_item(day, 1, 5)])
     app.post(reverse("mobile-day-close"), {"date": day.today.isoformat(), "first_device_seq": 1,
                                            "last_device_seq": 5, "counts": {"visit": 2, "order": 3}}, format="json")
-    push(app, [order_item(day, 2, 3)])
+    push_ok(app, [order_item(day, 2, 3)])
     # when
     counts = reconcile(cast_a, "device_day_close", day.today)
     # then
@@ -283,7 +277,7 @@ def test_gaps_at_both_ends_of_the_range_are_listed_as_ranges(cast_a, day):
 @pytest.mark.django_db
 def test_a_device_that_sent_items_but_never_closed_the_day_is_found_under_its_own_key(cast_a, day, app):
     # given
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2)])
     # when
     counts = reconcile(cast_a, "device_day_close", day.today)
     # then
@@ -298,7 +292,7 @@ def test_a_device_that_sent_items_but_never_closed_the_day_is_found_under_its_ow
 @pytest.mark.django_db
 def test_a_day_closed_in_agreement_with_the_server_gives_nothing(cast_a, day, app):
     # given
-    push(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 3)])
+    push_ok(app, [visit_item(day, 0, 1), order_item(day, 0, 2), visit_item(day, 1, 3)])
     app.post(reverse("mobile-day-close"), {"date": day.today.isoformat(), "first_device_seq": 1,
                                            "last_device_seq": 3, "counts": {"visit": 2, "order": 1}}, format="json")
     # when
@@ -481,7 +475,7 @@ def test_a_bad_day_gives_each_mismatch_once_and_a_second_pass_adds_nothing(cast_
 @pytest.mark.django_db
 def test_a_clean_day_gives_no_field_exception(cast_a, day, app):
     # given: every visit made and synced, the day closed in agreement, no order waiting
-    push(app, [visit_item(day, 0, 1), visit_item(day, 1, 2), visit_item(day, 2, 3, outcome="unproductive",
+    push_ok(app, [visit_item(day, 0, 1), visit_item(day, 1, 2), visit_item(day, 2, 3, outcome="unproductive",
                                                                          reason="shop_closed")])
     app.post(reverse("mobile-day-close"), {"date": day.today.isoformat(), "first_device_seq": 1,
                                            "last_device_seq": 3, "counts": {"visit": 3}}, format="json")
