@@ -85,7 +85,14 @@ Prepare = Callable[[CheckContext], dict[str, int]]
 @dataclass(frozen=True)
 class Check:
     """One reconciliation check. `prepare` (optional) changes state through an app's service before the SELECT and
-    returns counts for the run record ({"missed": 12})."""
+    returns counts for the run record ({"missed": 12}).
+
+    `gate` (optional) is a cheaper SELECT of control totals: one row per distributor whose totals disagree, with a
+    single column `distributor_id`. The run executes it first, as a plain read (which PostgreSQL may run in
+    parallel: an INSERT .. SELECT never is), and then the detailed `select` only for those distributors, passed as
+    %(suspects)s (a bigint[]): the select must keep to `distributor_id = ANY(%(suspects)s)`. No suspect, no
+    detailed pass (and the check's open exceptions are cleared as no longer found). A gate compares weighted sums
+    (see `fingerprint`), so a mismatch is missed only if differences cancel under two independent weightings."""
 
     code: str
     title: str
@@ -93,3 +100,13 @@ class Check:
     scope: CheckScope
     select: Select
     prepare: Prepare | None = None
+    gate: Select | None = None
+
+
+def fingerprint(*keys: str, salt: int) -> str:
+    """SQL: a pseudo-random weight in 1..1,048,573 of the row's identity (integer columns), the same on both sides
+    of a control total. Two salts give two independent weightings: sum(delta * weight) is 0 under both only if the
+    differences are all 0, except by a coincidence of ratios between 20-bit weights."""
+    mixed = " + ".join(f"{key}::bigint * {multiplier}" for key, multiplier in
+                       zip(keys, (2654435761 + salt, 40503 + 7 * salt, 2246822519 + 3 * salt), strict=False))
+    return f"(mod(mod({mixed}, 1048573) + 1048573, 1048573) + 1)"  # mod(): a % would be taken for a parameter

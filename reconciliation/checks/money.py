@@ -45,7 +45,7 @@ from orders.models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
 
 from ..enums import CheckScope
 from ..models import ReconciliationException
-from .base import Check, CheckContext, table
+from .base import Check, CheckContext, fingerprint, table
 
 # How far back the primary checks look at documents that are no longer in flight (a closed or rejected order, a DA
 # received): a week of missed nights is still caught. Older ones are looked at again only while they have an open
@@ -74,6 +74,11 @@ def money(expr: str) -> str:
 def units(expr: str) -> str:
     """SQL formatting a count for a message: 1,200."""
     return f"to_char({expr}, 'FM999,999,999,999,990')"
+
+
+def among(column: str) -> str:
+    """SQL: the row's distributor is one of the gate's suspects (every distributor when the check runs ungated)."""
+    return f"(%(suspects)s::bigint[] IS NULL OR {column} = ANY(%(suspects)s::bigint[]))"
 
 
 def _tables() -> dict[str, str]:
@@ -120,7 +125,7 @@ WITH ledger AS (
     SELECT m.distributor_id, m.warehouse_id, m.sku_id, sum(m.on_hand_delta) AS on_hand,
         sum(m.reserved_delta) AS reserved, count(*) AS movements
     FROM {movement} m
-    WHERE m.tenant_id = %(tenant_id)s
+    WHERE m.tenant_id = %(tenant_id)s AND {among_m}
     GROUP BY m.distributor_id, m.warehouse_id, m.sku_id
 ),
 off AS (
@@ -130,7 +135,7 @@ off AS (
         coalesce(l.on_hand, 0) AS ledger_on_hand, coalesce(l.reserved, 0) AS ledger_reserved,
         coalesce(l.movements, 0) AS movements
     FROM (SELECT id, distributor_id, warehouse_id, sku_id, on_hand, reserved
-          FROM {balance} WHERE tenant_id = %(tenant_id)s) b
+          FROM {balance} WHERE tenant_id = %(tenant_id)s AND {among_bal}) b
     FULL JOIN ledger l
         ON l.distributor_id = b.distributor_id AND l.warehouse_id = b.warehouse_id AND l.sku_id = b.sku_id
     WHERE coalesce(b.on_hand, 0) <> coalesce(l.on_hand, 0) OR coalesce(b.reserved, 0) <> coalesce(l.reserved, 0)
@@ -164,10 +169,43 @@ JOIN {sku} s ON s.id = o.sku_id
 
 
 def _stock_ledger(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
-    sql = STOCK_LEDGER.format(**_tables(), movements=units("o.movements"), on_hand=units("o.on_hand"),
+    sql = STOCK_LEDGER.format(**_tables(), among_m=among("m.distributor_id"), among_bal=among("distributor_id"),
+                              movements=units("o.movements"), on_hand=units("o.on_hand"),
                               ledger_on_hand=units("o.ledger_on_hand"), reserved=units("o.reserved"),
                               ledger_reserved=units("o.ledger_reserved"))
-    return sql, ctx.params()
+    return sql, ctx.params(suspects=None)
+
+
+# The gate (checks/base.py): per distributor, the balances' on hand and reserved against the movements' deltas, each
+# side summed under two weightings of (warehouse, SKU). One streaming aggregate with a group per distributor, read
+# in parallel; the detailed comparison above runs only for a distributor whose totals disagree.
+STOCK_LEDGER_GATE = """
+WITH ledger AS (
+    SELECT m.distributor_id, sum(m.on_hand_delta * {mw1}) AS h1, sum(m.on_hand_delta * {mw2}) AS h2,
+        sum(m.reserved_delta * {mw1}) AS r1, sum(m.reserved_delta * {mw2}) AS r2
+    FROM {movement} m
+    WHERE m.tenant_id = %(tenant_id)s
+    GROUP BY m.distributor_id
+),
+held AS (
+    SELECT b.distributor_id, sum(b.on_hand * {bw1}) AS h1, sum(b.on_hand * {bw2}) AS h2,
+        sum(b.reserved * {bw1}) AS r1, sum(b.reserved * {bw2}) AS r2
+    FROM {balance} b
+    WHERE b.tenant_id = %(tenant_id)s
+    GROUP BY b.distributor_id
+)
+SELECT coalesce(l.distributor_id, b.distributor_id) AS distributor_id
+FROM ledger l
+FULL JOIN held b ON b.distributor_id = l.distributor_id
+WHERE coalesce(l.h1, 0) <> coalesce(b.h1, 0) OR coalesce(l.h2, 0) <> coalesce(b.h2, 0)
+   OR coalesce(l.r1, 0) <> coalesce(b.r1, 0) OR coalesce(l.r2, 0) <> coalesce(b.r2, 0)
+"""
+
+
+def _stock_ledger_gate(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
+    weights = {f"{side}w{n}": fingerprint(f"{side}.warehouse_id", f"{side}.sku_id", salt=n)
+               for side in ("m", "b") for n in (1, 2)}
+    return STOCK_LEDGER_GATE.format(**_tables(), **weights), ctx.params()
 
 
 # --- 2. reserved stock against open allocations --------------------------------------------------------------------
@@ -181,13 +219,13 @@ WITH held AS (
     SELECT a.distributor_id, a.warehouse_id, a.sku_id, sum(a.allocated_units) AS units, count(*) AS allocations
     FROM {distributor} dist
     JOIN {allocation} a ON a.distributor_id = dist.id AND a.status = ANY(%(holding)s)
-    WHERE dist.tenant_id = %(tenant_id)s AND a.tenant_id = %(tenant_id)s
+    WHERE dist.tenant_id = %(tenant_id)s AND a.tenant_id = %(tenant_id)s AND {among_dist}
     GROUP BY a.distributor_id, a.warehouse_id, a.sku_id
 ),
 reserved AS (
     SELECT b.id, b.distributor_id, b.warehouse_id, b.sku_id, b.reserved
     FROM {balance} b
-    WHERE b.tenant_id = %(tenant_id)s AND b.reserved <> 0
+    WHERE b.tenant_id = %(tenant_id)s AND b.reserved <> 0 AND {among_b}
 ),
 off AS (
     SELECT coalesce(r.distributor_id, h.distributor_id) AS distributor_id,
@@ -223,8 +261,38 @@ JOIN {sku} s ON s.id = o.sku_id
 
 
 def _stock_reserved(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
-    sql = STOCK_RESERVED.format(**_tables(), reserved=units("o.reserved"), held=units("o.held"))
-    return sql, ctx.params(holding=HOLDING)
+    sql = STOCK_RESERVED.format(**_tables(), among_dist=among("dist.id"), among_b=among("b.distributor_id"),
+                                reserved=units("o.reserved"), held=units("o.held"))
+    return sql, ctx.params(holding=HOLDING, suspects=None)
+
+
+# The gate: per distributor, reserved units against the holding allocations' units, under two weightings of
+# (warehouse, SKU).
+STOCK_RESERVED_GATE = """
+WITH held AS (
+    SELECT a.distributor_id, sum(a.allocated_units * {aw1}) AS u1, sum(a.allocated_units * {aw2}) AS u2
+    FROM {distributor} dist
+    JOIN {allocation} a ON a.distributor_id = dist.id AND a.status = ANY(%(holding)s)
+    WHERE dist.tenant_id = %(tenant_id)s AND a.tenant_id = %(tenant_id)s
+    GROUP BY a.distributor_id
+),
+reserved AS (
+    SELECT b.distributor_id, sum(b.reserved * {bw1}) AS u1, sum(b.reserved * {bw2}) AS u2
+    FROM {balance} b
+    WHERE b.tenant_id = %(tenant_id)s AND b.reserved <> 0
+    GROUP BY b.distributor_id
+)
+SELECT coalesce(h.distributor_id, r.distributor_id) AS distributor_id
+FROM held h
+FULL JOIN reserved r ON r.distributor_id = h.distributor_id
+WHERE coalesce(h.u1, 0) <> coalesce(r.u1, 0) OR coalesce(h.u2, 0) <> coalesce(r.u2, 0)
+"""
+
+
+def _stock_reserved_gate(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
+    weights = {f"{side}w{n}": fingerprint(f"{side}.warehouse_id", f"{side}.sku_id", salt=n)
+               for side in ("a", "b") for n in (1, 2)}
+    return STOCK_RESERVED_GATE.format(**_tables(), **weights), ctx.params(holding=HOLDING)
 
 
 # --- 3. invoice totals against their lines -------------------------------------------------------------------------
@@ -242,7 +310,7 @@ WITH c AS (
     FROM {distributor} dist
     JOIN {invoice} i ON i.distributor_id = dist.id AND i.invoice_date = %(business_date)s
     LEFT JOIN {invoice_line} l ON l.distributor_id = i.distributor_id AND l.invoice_id = i.id
-    WHERE dist.tenant_id = %(tenant_id)s AND i.tenant_id = %(tenant_id)s
+    WHERE dist.tenant_id = %(tenant_id)s AND i.tenant_id = %(tenant_id)s AND {among_dist}
     GROUP BY i.id
 )
 SELECT c.distributor_id,
@@ -280,8 +348,9 @@ WHERE c.lines = 0 OR c.lines_off > 0 OR c.total <> c.l_total OR c.gross <> c.l_g
 def _invoice_totals(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
     figures = {name: money(f"c.{name}") for name in ("gross", "discount", "tax", "total")}
     figures |= {f"l_{name}": money(f"c.l_{name}") for name in ("gross", "discount", "tax", "total")}
-    sql = INVOICE_TOTALS.format(**_tables(), **figures, computed=money("c.gross - c.discount + c.tax"))
-    return sql, ctx.params()
+    sql = INVOICE_TOTALS.format(**_tables(), **figures, among_dist=among("dist.id"),
+                                computed=money("c.gross - c.discount + c.tax"))
+    return sql, ctx.params(suspects=None)
 
 
 # --- 4. credit notes against their lines and their invoices --------------------------------------------------------
@@ -739,11 +808,11 @@ MONEY_CHECKS: tuple[Check, ...] = (
     Check(code="stock_ledger", title="Stock against the ledger",
           description="Each stock balance's on hand and reserved units against the sums of its movements' deltas "
                       "(and movements with no balance row).",
-          scope=CheckScope.STATE, select=_stock_ledger),
+          scope=CheckScope.STATE, select=_stock_ledger, gate=_stock_ledger_gate),
     Check(code="stock_reserved", title="Reserved stock against allocations",
           description="Each stock balance's reserved units against the allocated units of the allocations that "
                       "hold stock in its warehouse and SKU (active, and invoiced until the van is loaded).",
-          scope=CheckScope.STATE, select=_stock_reserved),
+          scope=CheckScope.STATE, select=_stock_reserved, gate=_stock_reserved_gate),
     Check(code="invoice_totals", title="Invoice totals",
           description="Invoices of the date: header gross, discount, tax and total against the sums of their "
                       "lines; total = gross - discount + tax on the header and on every line.",

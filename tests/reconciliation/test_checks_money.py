@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,7 +20,10 @@ from dms.tenancy.scope import Scope
 from inventory.models import Allocation, AllocationStatus, StockBalance, StockMovement
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from orders.models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
+from reconciliation.checks import check_of
 from reconciliation.checks.money import MONEY_CHECKS
+from reconciliation.models import ReconciliationRun
+from reconciliation.services.run import check_context, run_check
 from tests.factories.dispatch import batch, in_full, issue, make_approved_order, receive
 from tests.factories.inventory import make_warehouse
 from tests.factories.loading import make_vehicle
@@ -70,6 +74,31 @@ def test_a_clean_day_gives_no_exception_from_any_money_check(day):
     # then
     assert {code: c["found"] for code, c in counts.items()} == dict.fromkeys(CODES, 0)
     assert found(day.tenant_id, open_only=False) == []
+    # and the gated checks' control totals agreed: their detailed pass did not run
+    assert {code: c["suspects"] for code, c in counts.items() if "suspects" in c} == {
+        "stock_ledger": 0, "stock_reserved": 0}
+
+
+def test_a_gate_sends_only_the_distributor_whose_control_totals_disagree_to_the_detailed_pass(day, cast_a):
+    # given: A1's clean day, and a balance of A2 off its ledger by one unit (differences that cancel elsewhere in
+    # A2 would need equal weight ratios under both weightings)
+    sibling = cast_a.distributors[1]
+    warehouse = make_warehouse(sibling, code="WH-A2")
+    with scoped(day):
+        StockBalance.objects.create(distributor=sibling, warehouse=warehouse, sku=day.goods.cola, on_hand=1)
+    # when
+    with tenant_scope(Scope.system(day.tenant_id, "reconciliation")) as scope:
+        run, _ = ReconciliationRun.objects.get_or_create(business_date=day.today)
+        ctx = check_context(scope=scope, run=run)
+        sql, params = check_of("stock_ledger").gate(ctx)  # type: ignore[misc]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            suspects = [row[0] for row in cursor.fetchall()]
+        counts = run_check(check_of("stock_ledger"), ctx)
+    # then: only A2 is a suspect, and the detailed pass names its balance
+    assert suspects == [sibling.pk]
+    assert (counts["suspects"], counts["found"]) == (1, 1)
+    assert [e.distributor_id for e in found(day.tenant_id)] == [sibling.pk]
 
 
 # --- 1. stock against the ledger -----------------------------------------------------------------------------------
