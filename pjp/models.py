@@ -153,8 +153,10 @@ class DailyJourney(DistributorModel):
         constraints = [
             models.UniqueConstraint(fields=["distributor", "booker", "date"], name="journey_one_per_booker_day"),
         ]
-        # journey_build and the day's queues read a distributor's journeys by date.
-        indexes = [models.Index(fields=["distributor", "date"], name="journey_distributor_date")]
+        # journey_build and the day's queues read a distributor's journeys by date; the day close and the nightly
+        # reconciliation read all of a tenant's journeys of one date in one range.
+        indexes = [models.Index(fields=["distributor", "date"], name="journey_distributor_date"),
+                   models.Index(fields=["tenant", "date"], name="journey_tenant_date")]
 
     def __str__(self) -> str:
         return f"{self.booker} {self.date} {self.route.code}"
@@ -196,6 +198,10 @@ class Visit(DistributorModel):
             models.UniqueConstraint(fields=["distributor", "journey", "outlet"], name="visit_outlet_once_a_day"),
             models.UniqueConstraint(fields=["distributor", "uuid"], name="visit_uuid_uniq"),
         ]
+        # The visits not made, by journey: what the day close changes (planned) and what the reconciliation reports
+        # (missed). Partial, so a date's journeys are probed for them without reading their visited visits.
+        indexes = [models.Index(fields=["distributor", "journey", "status"], name="visit_unvisited",
+                                condition=Q(status__in=[VisitStatus.PLANNED, VisitStatus.MISSED]))]
 
 
 class VisitEvent(DistributorModel):

@@ -18,21 +18,32 @@ from .common import tenant_policy
 
 DAY_CLOSED = "day closed with no visit"
 
-# One statement: lock the date's planned visits by pk (locks.py's order: visits by pk), move the ones still planned
-# to missed, and write each one's VisitEvent with what core.transitions.transition writes. A visit checked in by a
-# late sync while we wait for its lock is re-read under the lock (READ COMMITTED) and left alone.
+# One statement: find the date's planned visits, lock them by pk (locks.py's order: visits by pk), move the ones
+# still planned to missed, and write each one's VisitEvent with what core.transitions.transition writes. A visit
+# checked in by a late sync while we wait for its lock is re-read under the lock (READ COMMITTED) and left alone.
+# The search reads the tenant's journeys of the date by (tenant, date) and probes each for its planned visits in
+# the partial index visit_unvisited (OFFSET 0 keeps it a probe per journey, not a scan of every planned visit of the
+# days ahead), then locks and updates what it found by primary key (ANY(ARRAY(..)): whatever the planner estimates):
+# it reads only what it changes, on a day where every visit was made nothing.
 CLOSE = """
-WITH target AS (
+WITH candidates AS MATERIALIZED (
+    SELECT p.id FROM {journey} j
+    CROSS JOIN LATERAL (
+        SELECT v.id FROM {visit} v
+        WHERE v.distributor_id = j.distributor_id AND v.journey_id = j.id AND v.status = %(planned)s
+        OFFSET 0
+    ) p
+    WHERE j.tenant_id = %(tenant_id)s AND j.date = %(date)s {distributors}
+),
+target AS (
     SELECT v.id FROM {visit} v
-    JOIN {journey} j ON j.distributor_id = v.distributor_id AND j.id = v.journey_id
-    WHERE j.tenant_id = %(tenant_id)s AND j.date = %(date)s AND v.tenant_id = %(tenant_id)s
-      AND v.status = %(planned)s {distributors}
+    WHERE v.id = ANY(ARRAY(SELECT c.id FROM candidates c)) AND v.tenant_id = %(tenant_id)s AND v.status = %(planned)s
     ORDER BY v.id
     FOR NO KEY UPDATE OF v
 ),
 missed AS (
     UPDATE {visit} v SET status = %(missed)s, updated_at = %(now)s
-    FROM target t WHERE v.id = t.id AND v.status = %(planned)s
+    WHERE v.id = ANY(ARRAY(SELECT t.id FROM target t)) AND v.status = %(planned)s
     RETURNING v.tenant_id, v.distributor_id, v.id
 )
 INSERT INTO {event} (tenant_id, distributor_id, visit_id, from_status, to_status, actor_kind, actor_id,

@@ -1,9 +1,11 @@
 """Field checks: the day close (visits), device sync, orders stuck in a state.
 
-Each is one set-based SELECT (checks/base.py). They reach the day's rows through index paths: journeys by
-(distributor, date) for each of the tenant's distributors, a device's sync items by (distributor, device,
-work_date) or by its sequence numbers, day closes by (tenant, date), orders by (tenant, status, status_changed_at).
-No check reads a table's history.
+Each is one set-based SELECT (checks/base.py). They reach the day's rows through index paths and read only what can
+be wrong: the tenant's journeys of the date by (tenant, date), each probed for missed visits in the partial index
+visit_unvisited and for the booker's sync items by (distributor, device, work_date); each day close checked against
+control totals of its device's items of the date, worked out in full only where they differ; orders by (tenant,
+status, status_changed_at). No check reads a table's history, and a clean day costs a probe per journey and one
+pass over each device's items of the day.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from catalog.models import Outlet
-from dms.tenancy.models import Device, Distributor
+from dms.tenancy.models import Device
 from mobile.dayclose import ACCEPTED, KINDS, MAX_SPAN
 from mobile.models import DayClose, SyncHealth, SyncItem
 from orders.enums import OrderStatus
@@ -31,23 +33,18 @@ VISITED = (VisitStatus.CHECKED_IN, VisitStatus.PRODUCTIVE, VisitStatus.UNPRODUCT
 
 
 def _tables() -> dict[str, str]:
-    return {"distributor": table(Distributor), "journey": table(DailyJourney), "visit": table(Visit),
-            "route": table(Route), "outlet": table(Outlet), "user": table(get_user_model()),
-            "device": table(Device), "item": table(SyncItem), "health": table(SyncHealth),
-            "dayclose": table(DayClose), "order": table(SecondaryOrder)}
+    return {"journey": table(DailyJourney), "visit": table(Visit), "route": table(Route), "outlet": table(Outlet),
+            "user": table(get_user_model()), "device": table(Device), "item": table(SyncItem),
+            "health": table(SyncHealth), "dayclose": table(DayClose), "order": table(SecondaryOrder)}
 
 
-# The business date's journeys with their booker and route: one index probe of (distributor_id, date) per
-# distributor of the tenant. MATERIALIZED: planned on its own, the date's few thousand rows are then joined by hash,
-# whatever the planner guesses of the aggregates built on them.
+# The business date's journeys: one range of the (tenant, date) index. MATERIALIZED: planned on its own, each of the
+# date's few thousand journeys is then probed by the checks below (LATERAL .. LIMIT 1: a probe each, never a join the
+# planner could turn into a scan of a table's history). Booker and route are joined to the rows reported only.
 JOURNEYS = """
 day_journeys AS MATERIALIZED (
-    SELECT j.id, j.distributor_id, j.booker_id, u.username, r.code AS route_code
-    FROM {distributor} dist
-    JOIN {journey} j ON j.distributor_id = dist.id AND j.date = %(business_date)s
-    JOIN {user} u ON u.id = j.booker_id
-    JOIN {route} r ON r.distributor_id = j.distributor_id AND r.id = j.route_id
-    WHERE dist.tenant_id = %(tenant_id)s AND j.tenant_id = %(tenant_id)s
+    SELECT j.id, j.distributor_id, j.booker_id, j.route_id FROM {journey} j
+    WHERE j.tenant_id = %(tenant_id)s AND j.date = %(business_date)s
 )"""
 
 
@@ -57,33 +54,47 @@ def _close_day(ctx: CheckContext) -> dict[str, int]:
     return {"missed": visits_close_day(scope=ctx.scope, date=ctx.business_date)}
 
 
-# Each journey's visits are counted in a LATERAL subquery: its ~30 visits by the journey index, the missed ones'
-# outlets by primary key.
+# The journeys with a missed visit come from one probe of the partial index visit_unvisited (distributor, journey,
+# status) each, which holds no visited visit: on a clean day every probe is empty. Only those journeys' visits are
+# then counted (by the journey index) and their missed ones' outlets read (by primary key).
 VISITS_MISSED = """
-WITH {journeys}
+WITH {journeys},
+with_missed AS MATERIALIZED (
+    SELECT j.* FROM day_journeys j
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM {visit} v
+        WHERE v.distributor_id = j.distributor_id AND v.journey_id = j.id AND v.status = %(missed)s AND v.planned
+          AND v.tenant_id = %(tenant_id)s
+        LIMIT 1
+    ) hit
+)
 SELECT j.distributor_id,
     'journey:' || j.id AS key,
     'journey' AS subject_type,
     j.id AS subject_id,
-    j.username || ' missed ' || t.missed || ' of ' || t.planned || ' planned visits on route ' || j.route_code
+    u.username || ' missed ' || t.missed || ' of ' || t.planned || ' planned visits on route ' || r.code
         || ' on ' || %(day)s || ' (' || t.visited || ' visited).' AS message,
     jsonb_build_array(
-        jsonb_build_object('type', 'journey', 'id', j.id, 'ref', j.route_code || ' ' || %(day)s),
-        jsonb_build_object('type', 'user', 'id', j.booker_id, 'ref', j.username)) || t.missed_visits AS records,
+        jsonb_build_object('type', 'journey', 'id', j.id, 'ref', r.code || ' ' || %(day)s),
+        jsonb_build_object('type', 'user', 'id', j.booker_id, 'ref', u.username)) || m.missed_visits AS records,
     jsonb_build_object('date', %(day)s, 'planned', t.planned, 'visited', t.visited, 'missed', t.missed) AS detail
-FROM day_journeys j
+FROM with_missed j
+JOIN {user} u ON u.id = j.booker_id
+JOIN {route} r ON r.distributor_id = j.distributor_id AND r.id = j.route_id
 CROSS JOIN LATERAL (
     SELECT count(*) AS planned,
         count(*) FILTER (WHERE v.status = ANY(%(visited)s)) AS visited,
-        count(*) FILTER (WHERE v.status = %(missed)s) AS missed,
-        jsonb_agg(jsonb_build_object('type', 'visit', 'id', v.id, 'ref', o.code, 'outlet_id', v.outlet_id,
-                                     'sequence', v.sequence) ORDER BY v.sequence)
-            FILTER (WHERE v.status = %(missed)s) AS missed_visits
+        count(*) FILTER (WHERE v.status = %(missed)s) AS missed
     FROM {visit} v
-    LEFT JOIN {outlet} o ON v.status = %(missed)s AND o.distributor_id = v.distributor_id AND o.id = v.outlet_id
     WHERE v.distributor_id = j.distributor_id AND v.journey_id = j.id AND v.planned
 ) t
-WHERE t.missed > 0
+CROSS JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object('type', 'visit', 'id', v.id, 'ref', o.code, 'outlet_id', v.outlet_id,
+                                        'sequence', v.sequence) ORDER BY v.sequence) AS missed_visits
+    FROM {visit} v
+    LEFT JOIN {outlet} o ON o.distributor_id = v.distributor_id AND o.id = v.outlet_id
+    WHERE v.distributor_id = j.distributor_id AND v.journey_id = j.id AND v.status = %(missed)s AND v.planned
+) m
 """
 
 
@@ -98,36 +109,48 @@ def _visits_missed(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
 
 # A booker's day counts as synced when any of the booker's devices of that distributor (active or since revoked)
 # sent an item for the date: a booker who moved to a new phone mid-day did sync. Each active device of a booker
-# with planned visits and no such item is reported (a device registered after the date is not).
+# with planned visits and no such item is reported (a device registered after the date is not). Whether a device
+# sent anything for the date is one entry of (distributor, device, work_date) (LIMIT 1), asked of the tenant's
+# devices or of the bookers' (the planner's choice: both are bounded by the devices, not the items); on a clean day
+# every journey's booker has one, and planned visits are counted for the other journeys only.
 DEVICE_NOT_SYNCED = """
 WITH {journeys},
+unsynced AS MATERIALIZED (
+    SELECT j.* FROM day_journeys j
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {device} mine
+        CROSS JOIN LATERAL (
+            SELECT 1 FROM {item} si
+            WHERE si.distributor_id = mine.distributor_id AND si.device_id = mine.id
+              AND si.work_date = %(business_date)s
+            LIMIT 1
+        ) sent
+        WHERE mine.distributor_id = j.distributor_id AND mine.user_id = j.booker_id AND mine.tenant_id = %(tenant_id)s)
+),
 planned AS (
     SELECT j.*, (SELECT count(*) FROM {visit} v
                  WHERE v.distributor_id = j.distributor_id AND v.journey_id = j.id AND v.planned) AS planned
-    FROM day_journeys j
+    FROM unsynced j
 )
 SELECT dev.distributor_id,
     'device:' || dev.id || ':' || %(day)s AS key,
     'device' AS subject_type,
     dev.id AS subject_id,
     'No sync for ' || %(day)s || ' from ' || coalesce(nullif(dev.name, ''), dev.identifier) || ' ('
-        || p.username || ', ' || p.planned || ' planned visits on route ' || p.route_code || ').' AS message,
+        || u.username || ', ' || p.planned || ' planned visits on route ' || r.code || ').' AS message,
     jsonb_build_array(
         jsonb_build_object('type', 'device', 'id', dev.id, 'ref', coalesce(nullif(dev.name, ''), dev.identifier)),
-        jsonb_build_object('type', 'user', 'id', p.booker_id, 'ref', p.username),
-        jsonb_build_object('type', 'journey', 'id', p.id, 'ref', p.route_code || ' ' || %(day)s)) AS records,
+        jsonb_build_object('type', 'user', 'id', p.booker_id, 'ref', u.username),
+        jsonb_build_object('type', 'journey', 'id', p.id, 'ref', r.code || ' ' || %(day)s)) AS records,
     jsonb_build_object('date', %(day)s, 'planned', p.planned, 'last_seen_at', dev.last_seen_at,
                        'last_push_at', h.last_push_at, 'last_pull_at', h.last_pull_at) AS detail
 FROM planned p
+JOIN {user} u ON u.id = p.booker_id
+JOIN {route} r ON r.distributor_id = p.distributor_id AND r.id = p.route_id
 JOIN {device} dev ON dev.distributor_id = p.distributor_id AND dev.user_id = p.booker_id AND dev.active
     AND dev.tenant_id = %(tenant_id)s AND dev.created_at < %(day_end)s
 LEFT JOIN {health} h ON h.distributor_id = dev.distributor_id AND h.device_id = dev.id
 WHERE p.planned > 0
-  AND NOT EXISTS (
-    SELECT 1 FROM {device} mine
-    JOIN {item} si ON si.distributor_id = mine.distributor_id AND si.device_id = mine.id
-        AND si.work_date = %(business_date)s
-    WHERE mine.distributor_id = p.distributor_id AND mine.user_id = p.booker_id)
 """
 
 
@@ -142,8 +165,15 @@ def _device_not_synced(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
 # Recomputed at night against what arrived since: the sequence numbers in the device's [first, last] that never
 # arrived (gaps between the consecutive ones present, with the range's ends as sentinels; the span capped like the
 # day close service caps it), and per kind the device's count against the distinct accepted items the server holds
-# for the date, as mobile.dayclose.day_close compares them. Each close is worked out in LATERAL subqueries over its
-# own device's items (index ranges), so the cost stays linear in the day's closes whatever the planner estimates.
+# for the date, as mobile.dayclose.day_close compares them.
+#
+# First control totals, from one pass over each close's items of the date (its device's (distributor, device,
+# work_date) range): a close is clean when its date's items alone fill [first, last] (sequence numbers are unique per
+# device, so the range has no gap), no two of them carry the same object (so each kind's distinct count of accepted
+# items is its plain count) and each kind's count is the device's. Only the other closes (a gap, a mismatch, or an
+# object sent twice) are worked out in full, in LATERAL subqueries over their own device's items (index ranges), so
+# the cost stays linear in the day's closes whatever the planner estimates; the figures reported are those of the
+# full computation.
 DEVICE_DAY_CLOSE = """
 WITH closes AS MATERIALIZED (
     SELECT c.distributor_id, c.device_id, c.first_device_seq AS first_seq,
@@ -151,9 +181,22 @@ WITH closes AS MATERIALIZED (
     FROM {dayclose} c
     WHERE c.tenant_id = %(tenant_id)s AND c.date = %(business_date)s
 ),
+suspect AS MATERIALIZED (
+    SELECT c.* FROM closes c
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE si.device_seq BETWEEN c.first_seq AND c.last_seq) AS in_range,
+            count(*) AS items, count(DISTINCT si.object_uuid) AS objects,
+            {kind_totals}
+        FROM {item} si
+        WHERE si.distributor_id = c.distributor_id AND si.device_id = c.device_id
+          AND si.work_date = %(business_date)s
+    ) t
+    WHERE t.in_range < c.last_seq - c.first_seq + 1 OR t.objects < t.items
+       OR {kind_differs}
+),
 checked AS (
     SELECT c.*, g.missing, g.ranges, g.missing_seqs, k.per_kind, k.mismatched, k.mismatch_text, k.mismatches
-    FROM closes c
+    FROM suspect c
     CROSS JOIN LATERAL (
         SELECT coalesce(sum(h.last_missing - h.first_missing + 1), 0) AS missing, count(*) AS ranges,
             coalesce(jsonb_agg(jsonb_build_array(h.first_missing, h.last_missing) ORDER BY h.n)
@@ -231,15 +274,11 @@ SELECT dev.distributor_id,
     jsonb_build_object('date', %(day)s, 'items', s.items, 'visits', s.visits, 'orders', s.orders,
                        'first_device_seq', s.first_seq, 'last_device_seq', s.last_seq) AS detail
 FROM (
-    -- the devices with no day close of the date (a probe of the (distributor, device, date) key each: LIMIT keeps
-    -- it one; OFFSET 0 keeps the item counts below for these devices only)
+    -- the devices with no day close of the date (against the closes read above); OFFSET 0 keeps the item counts
+    -- below for these devices only
     SELECT dev.* FROM {device} dev
-    LEFT JOIN LATERAL (
-        SELECT 1 AS closed FROM {dayclose} dc
-        WHERE dc.distributor_id = dev.distributor_id AND dc.device_id = dev.id AND dc.date = %(business_date)s
-        LIMIT 1
-    ) closed ON true
-    WHERE dev.tenant_id = %(tenant_id)s AND closed.closed IS NULL
+    WHERE dev.tenant_id = %(tenant_id)s
+      AND NOT EXISTS (SELECT 1 FROM closes c WHERE c.distributor_id = dev.distributor_id AND c.device_id = dev.id)
     OFFSET 0
 ) dev
 JOIN {user} u ON u.id = dev.user_id
@@ -254,10 +293,18 @@ WHERE s.items > 0
 """
 
 
+# Per kind of KINDS (kind_0, kind_1, ..): the accepted items of the kind held, and whether the device says otherwise.
+KIND_TOTAL = "count(*) FILTER (WHERE si.kind = %(kind_{i})s AND si.result = ANY(%(accepted)s)) AS held_{i}"
+KIND_DIFFERS = "t.held_{i} <> coalesce((c.device_counts ->> %(kind_{i})s)::bigint, 0)"
+
+
 def _device_day_close(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
-    sql = DEVICE_DAY_CLOSE.format(**_tables())
+    sql = DEVICE_DAY_CLOSE.format(
+        kind_totals=",\n            ".join(KIND_TOTAL.format(i=i) for i in range(len(KINDS))),
+        kind_differs="\n       OR ".join(KIND_DIFFERS.format(i=i) for i in range(len(KINDS))), **_tables())
     return sql, ctx.params(day=ctx.business_date.isoformat(), max_span=MAX_SPAN, max_ranges=MAX_RANGES_LISTED,
-                           accepted=list(ACCEPTED), kinds=list(KINDS))
+                           accepted=list(ACCEPTED), kinds=list(KINDS),
+                           **{f"kind_{i}": kind for i, kind in enumerate(KINDS)})
 
 
 # --- 4. orders stuck in a state ------------------------------------------------------------------------------------

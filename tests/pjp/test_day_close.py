@@ -64,7 +64,7 @@ def test_the_days_planned_visits_become_missed_each_with_an_event(cast_a, days):
     # given: one of today's visits was checked in
     tid = cast_a.tenant.pk
     with tenant_scope(Scope.system(tid)):
-        visited = Visit.objects.filter(journey__date=days["today"]).order_by("pk").first()
+        visited = Visit.objects.filter(journey__date=days["today"]).order_by("pk")[0]
         Visit.objects.filter(pk=visited.pk).update(status=VisitStatus.CHECKED_IN)
     # when
     with tenant_scope(Scope.system(tid, "reconciliation")) as scope:
@@ -151,7 +151,7 @@ def test_a_visit_checked_in_while_the_day_closes_stays_checked_in(cast_a):
     days = _days(cast_a)
     tid = cast_a.tenant.pk
     with tenant_scope(Scope.system(tid)):
-        first = Visit.objects.filter(journey__date=days["today"]).order_by("pk").first()
+        first = Visit.objects.filter(journey__date=days["today"]).order_by("pk")[0]
     locked = threading.Event()
 
     def late_sync() -> None:

@@ -71,9 +71,10 @@ def set_status(visits: list[Visit], status: str) -> None:
     Visit.objects.filter(pk__in=[v.pk for v in visits]).update(status=status)
 
 
-def sync_item(device: Device, seq: int, day: date, *, kind: str = "visit", result: str = "applied") -> None:
+def sync_item(device: Device, seq: int, day: date, *, kind: str = "visit", result: str = "applied",
+              obj: uuid.UUID | None = None) -> None:
     SyncItem.objects.create(distributor_id=device.distributor_id, device=device, device_seq=seq, kind=kind,
-                            object_uuid=uuid.uuid4(), result=result, work_date=day)
+                            object_uuid=obj or uuid.uuid4(), result=result, work_date=day)
 
 
 @pytest.fixture
@@ -149,6 +150,21 @@ def test_a_day_with_every_planned_visit_made_has_no_missed_visit(cast_a, day):
     # then
     assert (counts["missed"], counts["found"]) == (0, 0)
     assert found(cast_a, "visits_missed", open_only=False) == []
+
+
+@pytest.mark.django_db
+def test_a_visit_missed_before_the_night_is_listed_with_those_the_close_marks(cast_a, day):
+    # given: the first visit was marked missed during the day, the second made, the third still planned
+    with in_tenant(cast_a):
+        set_status(day.visits[:1], VisitStatus.MISSED)
+        set_status(day.visits[1:2], VisitStatus.PRODUCTIVE)
+    # when
+    counts = reconcile(cast_a, "visits_missed", day.today)
+    # then
+    assert (counts["missed"], counts["found"]) == (1, 1)
+    [exc] = found(cast_a, "visits_missed")
+    assert exc.detail == {"date": day.today.isoformat(), "planned": 3, "visited": 1, "missed": 2}
+    assert [r["id"] for r in exc.records[2:]] == [day.visits[0].pk, day.visits[2].pk]
 
 
 # --- 2. devices not synced -----------------------------------------------------------------------------------------
@@ -300,6 +316,92 @@ def test_a_day_closed_in_agreement_with_the_server_gives_nothing(cast_a, day, ap
     # then
     assert counts["found"] == 0
     assert found(cast_a, "device_day_close", open_only=False) == []
+
+
+# The check first compares control totals (the date's items fill the range, no object sent twice, plain counts
+# equal the device's) and works a close out in full only where they differ: these are the cases where they differ
+# and the full answer is still "nothing", or where the plain counts agree and the full answer is a mismatch.
+
+@pytest.mark.django_db
+def test_an_object_sent_twice_is_counted_once_and_agrees_with_the_device(cast_a, day):
+    # given: the visit was re-sent under a new sequence number (a duplicate); the app counts it once
+    device, visit = cast_a.device, uuid.uuid4()
+    with in_tenant(cast_a) as scope:
+        sync_item(device, 1, day.today, obj=visit)
+        sync_item(device, 2, day.today, obj=visit, result="duplicate")
+        sync_item(device, 3, day.today, kind="order")
+        day_close(scope=scope, device=device, day=day.today, first_seq=1, last_seq=3,
+                  counts={"visit": 1, "order": 1})
+    # when
+    counts = reconcile(cast_a, "device_day_close", day.today)
+    # then
+    assert counts["found"] == 0
+    assert found(cast_a, "device_day_close", open_only=False) == []
+
+
+@pytest.mark.django_db
+def test_a_device_counting_a_resent_object_twice_is_a_mismatch_though_the_items_number_the_same(cast_a, day):
+    # given: two visit items, one object; the app says two visits
+    device, visit = cast_a.device, uuid.uuid4()
+    with in_tenant(cast_a) as scope:
+        sync_item(device, 1, day.today, obj=visit)
+        sync_item(device, 2, day.today, obj=visit, result="duplicate")
+        day_close(scope=scope, device=device, day=day.today, first_seq=1, last_seq=2, counts={"visit": 2})
+    # when
+    counts = reconcile(cast_a, "device_day_close", day.today)
+    # then
+    assert counts["found"] == 1
+    [exc] = found(cast_a, "device_day_close")
+    assert exc.detail["mismatches"] == [{"kind": "visit", "device": 2, "server": 1}]
+    assert exc.detail["missing"] == 0 and exc.detail["missing_seqs"] == []
+    assert "visit 2 on the device, 1 on the server" in exc.message
+
+
+@pytest.mark.django_db
+def test_an_item_of_another_day_inside_the_range_is_no_gap(cast_a, day):
+    # given: seq 2 belongs to the day before (sent late), between two items of the day
+    device = cast_a.device
+    with in_tenant(cast_a) as scope:
+        sync_item(device, 1, day.today)
+        sync_item(device, 2, day.today - timedelta(days=1))
+        sync_item(device, 3, day.today)
+        day_close(scope=scope, device=device, day=day.today, first_seq=1, last_seq=3, counts={"visit": 2})
+    # when
+    counts = reconcile(cast_a, "device_day_close", day.today)
+    # then
+    assert counts["found"] == 0
+
+
+@pytest.mark.django_db
+def test_an_item_of_the_day_beyond_the_range_does_not_hide_a_gap_in_it(cast_a, day):
+    # given: seqs 1-3 closed, 3 never arrived; seq 4, of the same day, came after the close: as many items of the
+    # day as the range is long, and as many visits as the app counted
+    device = cast_a.device
+    with in_tenant(cast_a) as scope:
+        for seq in (1, 2, 4):
+            sync_item(device, seq, day.today)
+        day_close(scope=scope, device=device, day=day.today, first_seq=1, last_seq=3, counts={"visit": 3})
+    # when
+    reconcile(cast_a, "device_day_close", day.today)
+    # then
+    [exc] = found(cast_a, "device_day_close")
+    assert exc.detail["missing_seqs"] == [[3, 3]] and exc.detail["mismatches"] == []
+
+
+@pytest.mark.django_db
+def test_a_device_counting_more_than_arrived_without_a_gap_is_a_mismatch(cast_a, day):
+    # given: the range is complete, but one of its items was rejected; the app counts both as sent orders
+    device = cast_a.device
+    with in_tenant(cast_a) as scope:
+        sync_item(device, 1, day.today, kind="order")
+        sync_item(device, 2, day.today, kind="order", result="rejected")
+        day_close(scope=scope, device=device, day=day.today, first_seq=1, last_seq=2, counts={"order": 2})
+    # when
+    reconcile(cast_a, "device_day_close", day.today)
+    # then
+    [exc] = found(cast_a, "device_day_close")
+    assert exc.detail["mismatches"] == [{"kind": "order", "device": 2, "server": 1}]
+    assert exc.detail["missing_ranges"] == 0
 
 
 # --- 4. orders stuck -----------------------------------------------------------------------------------------------
