@@ -27,3 +27,11 @@ if env.bool("DMS_TEST_WORKER", default=False):
                                 PASSWORD=env.str("DMS_APP_DB_PASSWORD", default=DMS_APP_DB_ROLE))
     CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = env.str("DMS_TEST_QUEUE", default="default")
+
+# A real beat started by tests/integration/test_single_beat.py: a one-second tick onto the test's queue, its own
+# RedBeat keys and lock, and a short lock timeout so that a killed beat's lock passes to the next one quickly.
+if env.bool("DMS_TEST_BEAT", default=False):
+    CELERY_BEAT_SCHEDULE = {"test-tick": {"task": "reconciliation.tasks.reconcile_redrive_task", "schedule": 1.0}}
+    CELERY_REDBEAT_KEY_PREFIX = env.str("DMS_TEST_BEAT_PREFIX")
+    CELERY_REDBEAT_LOCK_TIMEOUT = 5
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 1
