@@ -1,1 +1,144 @@
-"""analytics models arrive with their issue; the app is registered so migrations and imports are in place."""
+"""Daily fact tables: what the KPIs and dashboards read (issue 8), one row per distributor and tenant-local date.
+
+Facts are derived, never entered: `analytics.builders.facts_refresh` rebuilds a (tenant, distributors, date) slice
+from the operational tables in one transaction (a DELETE and an INSERT .. SELECT per table), after sync and nightly.
+No operational code path writes them, and nothing but the builder should.
+
+Decisions:
+- Other rows are referenced by plain bigint ids, not foreign keys. A fact row is rebuilt wholesale, so a foreign key
+  would add a lookup per inserted row (tenancy/ddl.py would make each a composite key) and pin master data that may
+  be archived, and facts stay loadable into a separate analytical store. The ids are those of the same tenant's
+  rows by construction (the builder reads them under the same RLS scope).
+- No created_at / updated_at on the row-level facts (compactness at 10 million order lines); DistributorDayFact,
+  one row per distributor and date, carries `refreshed_at` for the whole slice.
+- Every table is unique on (tenant, distributor, date, ..): that index serves "one distributor over a date range"
+  queries; (tenant, date) serves tenant-wide ones.
+- Values are taxes included, discounts deducted (the documents' `total`), in the tenant's currency.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from dms.tenancy.models import DistributorModel
+
+
+def _money() -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+
+class FactModel(DistributorModel):
+    """A fact row: tenant + distributor (RLS applies as to every distributor-owned table), no timestamps."""
+
+    created_at = None  # type: ignore[assignment]
+    updated_at = None  # type: ignore[assignment]
+
+    date = models.DateField(help_text="the tenant-local business date")
+
+    class Meta:
+        abstract = True
+
+
+class BookerDayFact(FactModel):
+    """One order-booker's day at one distributor: the journey (visits) and the orders the booker booked that day.
+
+    - planned_visits: visits of the day's journey with planned = true (whatever became of them).
+    - visits: visits of the journey checked in (planned or not); productive / unproductive / missed by status
+      (a checked-in visit without an outcome yet counts in `visits` only; missed is set by the day close).
+    - unplanned_visits: checked-in visits with planned = false (added by the app).
+    - in_sequence_visits: planned visits checked in whose predecessor, among the day's planned visits checked in
+      ordered by check-in time, has a smaller planned sequence number; the first one checked in is in sequence.
+      (Consecutive-pair order: computed with one lag() window; planned 1,2,3,4 visited 2,1,3,4 gives 3.)
+    - orders / order_lines / ordered_units / ordered_value: the booker's secondary orders (any source) whose
+      booked_at falls on the date in the tenant's zone, cancelled ones excluded; value = order total.
+    - unique_outlets_visited: distinct outlets checked in; first_check_in / last_check_out over the journey.
+    - route_id: the route of the booker's journey of the date (null: orders but no journey).
+    """
+
+    booker_id = models.BigIntegerField()
+    route_id = models.BigIntegerField(null=True, blank=True)
+    planned_visits = models.PositiveIntegerField(default=0)
+    visits = models.PositiveIntegerField(default=0)
+    productive_visits = models.PositiveIntegerField(default=0)
+    unproductive_visits = models.PositiveIntegerField(default=0)
+    missed_visits = models.PositiveIntegerField(default=0)
+    in_sequence_visits = models.PositiveIntegerField(default=0)
+    unplanned_visits = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    order_lines = models.PositiveIntegerField(default=0)
+    ordered_units = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    unique_outlets_visited = models.PositiveIntegerField(default=0)
+    first_check_in = models.DateTimeField(null=True, blank=True)
+    last_check_out = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "booker_id"],
+                                               name="bookerdayfact_uniq")]
+        indexes = [models.Index(fields=["tenant", "date"], name="bookerdayfact_tenant_date")]
+
+
+class OutletSkuDayFact(FactModel):
+    """What happened to one SKU at one outlet on one date, each event on its own business date:
+
+    - ordered_*: secondary order lines of orders booked (booked_at, tenant zone) that date, cancelled orders
+      excluded; ordered_lines counts the lines (free-goods lines included), value = line total;
+    - invoiced_*: invoice lines of invoices whose invoice_date is the date;
+    - delivered_* / returned_*: delivery lines recorded on load forms whose (delivery) date is the date;
+      returned_value is the credit note's line for the units back (credit_note_issue: pro rata, to the cent),
+      delivered_value the invoice line's total less it.
+
+    booker_id and route_id are those of the originating order (its booker and the route of the booker's journey of
+    the order's booking date; null when it has none), so an invoice or delivery is credited to the call that made
+    it. brand_id is the SKU's brand, copied for brand roll-ups without a join.
+    """
+
+    outlet_id = models.BigIntegerField()
+    sku_id = models.BigIntegerField()
+    brand_id = models.BigIntegerField()
+    route_id = models.BigIntegerField(null=True, blank=True)
+    booker_id = models.BigIntegerField(null=True, blank=True)
+    ordered_lines = models.PositiveIntegerField(default=0)
+    ordered_units = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    invoiced_units = models.BigIntegerField(default=0)
+    invoiced_value = _money()
+    delivered_units = models.BigIntegerField(default=0)
+    delivered_value = _money()
+    returned_units = models.BigIntegerField(default=0)
+    returned_value = _money()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["tenant", "distributor", "date", "outlet_id", "sku_id", "booker_id", "route_id"],
+            name="outletskudayfact_uniq", nulls_distinct=False)]
+        indexes = [models.Index(fields=["tenant", "date"], name="outletskudayfact_tenant_date")]
+
+
+class DistributorDayFact(FactModel):
+    """A distributor's day (one row per distributor and refreshed date, zeros included):
+
+    - collections: payments received_on the date (amount, cash and cheques, allocated or on account);
+    - primary_received_units / _cases: good units / cases of goods receipts received_on the date;
+    - stock_on_hand_units: on hand over all warehouses and SKUs, when the refresh runs on the date itself (tenant
+      zone): the last refresh of the day is its end-of-day snapshot. Refreshed on a later day it is null: balances
+      keep no history to rebuild a past day's from;
+    - invoices_issued / invoice_value: invoices of invoice_date the date; credit_note_value: credit notes of
+      note_date the date;
+    - outlets_with_orders: distinct outlets with an order booked that date (cancelled excluded).
+    """
+
+    collections = _money()
+    primary_received_units = models.BigIntegerField(default=0)
+    primary_received_cases = models.BigIntegerField(default=0)
+    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
+    invoices_issued = models.PositiveIntegerField(default=0)
+    invoice_value = _money()
+    credit_note_value = _money()
+    outlets_with_orders = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date"],
+                                               name="distributordayfact_uniq")]
+        indexes = [models.Index(fields=["tenant", "date"], name="distributordayfact_tenant_date")]

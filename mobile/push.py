@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from rest_framework import serializers
 
 from dms.core.api import flatten_errors
@@ -295,7 +297,18 @@ def push_apply(*, scope: Scope, device: Device, key: str, body: Any) -> PushOutc
     response = {"results": [r.as_json() for r in results], "counts": counts, "high_water_seq": health.high_water_seq}
     PushBatch.objects.create(distributor_id=device.distributor_id, device=device, key=key, fingerprint=print_,
                              status_code=200, response=response, items=len(results))
+    _after_push(device, {_work_date(item, today, policy.tz) for r, item in zip(results, items, strict=True)
+                         if r.status == "applied"})
     return PushOutcome(200, response)
+
+
+def _after_push(device: Device, work_dates: set[Any]) -> None:
+    """The settings.MOBILE_AFTER_PUSH hooks (dotted paths; e.g. the analytics facts refresh of the synced dates),
+    once per working day of the applied items. Each hook defers its own work to the commit."""
+    for path in getattr(settings, "MOBILE_AFTER_PUSH", ()):
+        hook = import_string(path)
+        for day in sorted(work_dates):
+            hook(tenant_id=device.tenant_id, distributor_id=device.distributor_id, business_date=day)
 
 
 def _work_date(item: dict[str, Any], today: Any, tz: Any) -> Any:

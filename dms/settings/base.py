@@ -170,7 +170,11 @@ CELERY_BEAT_SCHEDULE: dict = {
                                "schedule": crontab(minute="*/5")},
 }
 # Called after a reconciliation run commits, with tenant_id and business_date (dotted paths of callables).
-RECONCILIATION_AFTER_RUN: list[str] = env.list("RECONCILIATION_AFTER_RUN", default=[])
+RECONCILIATION_AFTER_RUN: list[str] = env.list("RECONCILIATION_AFTER_RUN",
+                                               default=["analytics.tasks.after_reconciliation"])
+# Called after a mobile push applies items, per working day synced (tenant_id, distributor_id, business_date):
+# the analytics facts of that distributor's day are refreshed a few minutes later (debounced).
+MOBILE_AFTER_PUSH: list[str] = env.list("MOBILE_AFTER_PUSH", default=["analytics.tasks.after_sync"])
 # More checks run after the built-in ones (dotted paths of reconciliation.checks.base.Check objects).
 RECONCILIATION_EXTRA_CHECKS: list[str] = env.list("RECONCILIATION_EXTRA_CHECKS", default=[])
 # A running reconciliation whose worker has not reported for this long is picked up by the redrive.
