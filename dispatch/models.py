@@ -129,6 +129,7 @@ class GoodsReceipt(DistributorModel):
             models.UniqueConstraint(fields=["distributor", "number"], name="goodsreceipt_number_uniq"),
             models.UniqueConstraint(fields=["distributor", "advice"], name="goodsreceipt_one_per_advice"),
         ]
+        indexes = [models.Index(fields=["distributor", "received_on"], name="goodsreceipt_day")]  # the day's facts
 
     def __str__(self) -> str:
         return self.number

@@ -205,8 +205,9 @@ class Payment(DistributorModel):
             models.UniqueConstraint(fields=["distributor", "idempotency_key"], name="payment_idempotency_uniq"),
             models.CheckConstraint(condition=Q(amount__gt=0) & Q(unallocated__gte=0), name="payment_amounts"),
         ]
-        # outlets holding money on account (applied to their next invoices): a small partial index
-        indexes = [models.Index(fields=["outlet"], condition=Q(unallocated__gt=0), name="payment_on_account")]
+        # outlets holding money on account (applied to their next invoices): a small partial index; a day's payments
+        indexes = [models.Index(fields=["outlet"], condition=Q(unallocated__gt=0), name="payment_on_account"),
+                   models.Index(fields=["distributor", "received_on"], name="payment_day")]  # the day's collections
 
 
 class PaymentAllocation(DistributorModel):
