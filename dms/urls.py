@@ -9,6 +9,7 @@ admin.site.site_title = "dms"
 
 api_v1 = [
     path("", include("dms.tenancy.urls")),
+    path("analytics/", include("analytics.urls")),
     path("catalog/", include("catalog.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("inventory/", include("inventory.urls")),

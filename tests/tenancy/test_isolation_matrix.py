@@ -174,6 +174,10 @@ ROUTES: dict[str, Route] = {
     "reconciliation-exception-assign": Route("exception_id", "reconciliation_exception", methods=("post",)),
     "reconciliation-exception-resolve": Route("exception_id", "reconciliation_exception", methods=("post",)),
     "reconciliation-exception-reopen": Route("exception_id", "reconciliation_exception", methods=("post",)),
+    "analytics-kpis": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31")),
+                            victim_query=(("distributor", "distributor"),)),
+    "analytics-kpis-series": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31")),
+                                   victim_query=(("distributor", "distributor"),)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above

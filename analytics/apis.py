@@ -1,0 +1,93 @@
+"""/api/v1/analytics/kpis/ and /kpis/series/: the KPIs of analytics.selectors over a period, and per date, for the
+manufacturer (admins, analysts, API keys) and distributor admins and staff (their own distributor only).
+
+`date_from` and `date_to` (tenant-local, inclusive) are required and span at most 366 days; a 400 names the field.
+`distributor` outside the caller's scope (another tenant's, or a sibling's for a distributor user) is a 404, as for
+any foreign object; `booker`, `route` and `brand` only narrow the facts (an id that is not the caller's matches
+nothing).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dms.core.errors import NotFound
+from dms.tenancy.api import TenantApi
+from dms.tenancy.enums import MANUFACTURER_ROLES, Role
+from dms.tenancy.selectors import distributor_list
+
+from . import selectors
+from .serializers import KpiSeriesOutput, KpiSummaryOutput
+
+MAX_RANGE_DAYS = 366
+KPI_ROLES = MANUFACTURER_ROLES | {Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF}
+
+PARAMETERS = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, required=True, description="first local day (inclusive)"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, required=True,
+                     description=f"last local day (inclusive), at most {MAX_RANGE_DAYS} days from date_from"),
+    OpenApiParameter("distributor", OpenApiTypes.INT, description="one distributor (404 if not yours)"),
+    OpenApiParameter("booker", OpenApiTypes.INT, description="one order-booker (user id)"),
+    OpenApiParameter("route", OpenApiTypes.INT, description="one route"),
+    OpenApiParameter("brand", OpenApiTypes.INT, description="one brand: narrows the fill and delivery KPIs only"),
+]
+
+
+class KpiFilterSerializer(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    distributor = serializers.IntegerField(required=False, min_value=1, source="distributor_id")
+    booker = serializers.IntegerField(required=False, min_value=1, source="booker_id")
+    route = serializers.IntegerField(required=False, min_value=1, source="route_id")
+    brand = serializers.IntegerField(required=False, min_value=1, source="brand_id")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first: date = attrs["date_from"]
+        last: date = attrs["date_to"]
+        if last < first:
+            raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"date_to": [f"Ask for at most {MAX_RANGE_DAYS} days; this range has {(last - first).days + 1}."]})
+        return attrs
+
+
+class KpiApi(TenantApi):
+    required_roles = KPI_ROLES
+
+    def filters(self, request: Request) -> dict[str, Any]:
+        """The validated query parameters as selector keywords; 404 for a distributor outside the scope."""
+        data = self.validated(KpiFilterSerializer, request.query_params)
+        distributor_id = data.get("distributor_id")
+        if distributor_id is not None and not distributor_list(scope=self.scope).filter(pk=distributor_id).exists():
+            raise NotFound("Distributor not found.")
+        return data
+
+
+class KpiSummaryApi(KpiApi):
+    """The KPIs over a period (see each KPI's `definition`)."""
+
+    @extend_schema(parameters=PARAMETERS, responses=KpiSummaryOutput)
+    def get(self, request: Request) -> Response:
+        data = self.filters(request)
+        kpis = selectors.kpi_summary(scope=self.scope, **data)
+        return Response(KpiSummaryOutput(
+            {"date_from": data["date_from"], "date_to": data["date_to"], "kpis": kpis}).data)
+
+
+class KpiSeriesApi(KpiApi):
+    """The KPIs per date over a period, for charts: one row per date that has facts."""
+
+    @extend_schema(parameters=PARAMETERS, responses=KpiSeriesOutput)
+    def get(self, request: Request) -> Response:
+        data = self.filters(request)
+        rows = selectors.kpi_series(scope=self.scope, **data)
+        return Response(KpiSeriesOutput(
+            {"date_from": data["date_from"], "date_to": data["date_to"], "results": rows}).data)
