@@ -9,7 +9,6 @@ nothing).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dms.core.api import DateRangeSerializer
 from dms.core.errors import NotFound
 from dms.tenancy.api import TenantApi
 from dms.tenancy.enums import MANUFACTURER_ROLES, Role
@@ -40,23 +40,12 @@ PARAMETERS = [
 ]
 
 
-class KpiFilterSerializer(serializers.Serializer):
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
+class KpiFilterSerializer(DateRangeSerializer):
+    max_days = MAX_RANGE_DAYS
     distributor = serializers.IntegerField(required=False, min_value=1, source="distributor_id")
     booker = serializers.IntegerField(required=False, min_value=1, source="booker_id")
     route = serializers.IntegerField(required=False, min_value=1, source="route_id")
     brand = serializers.IntegerField(required=False, min_value=1, source="brand_id")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        first: date = attrs["date_from"]
-        last: date = attrs["date_to"]
-        if last < first:
-            raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
-        if (last - first).days + 1 > MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                {"date_to": [f"Ask for at most {MAX_RANGE_DAYS} days; this range has {(last - first).days + 1}."]})
-        return attrs
 
 
 class KpiApi(TenantApi):

@@ -12,9 +12,6 @@ its count for the page pagination). Another tenant's distributor or SKU is a 404
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -22,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.selectors import sku_list
-from dms.core.api import PageNumberPagination
+from dms.core.api import DateRangeSerializer, PageNumberPagination
 from dms.core.errors import NotFound
 from dms.tenancy.api import TenantApi
 from dms.tenancy.enums import MANUFACTURER_ROLES
@@ -63,22 +60,11 @@ class SellThroughApi(TenantApi):
 
     required_roles = MANUFACTURER_ROLES
 
-    class FilterSerializer(serializers.Serializer):
-        date_from = serializers.DateField()
-        date_to = serializers.DateField()
+    class FilterSerializer(DateRangeSerializer):
+        max_days = MAX_RANGE_DAYS
         distributor = serializers.IntegerField(required=False, source="distributor_id")
         sku = serializers.IntegerField(required=False, source="sku_id")
         group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES, required=False, default="day")
-
-        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            first: date = attrs["date_from"]
-            last: date = attrs["date_to"]
-            if last < first:
-                raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
-            if (last - first).days + 1 > MAX_RANGE_DAYS:
-                raise serializers.ValidationError(
-                    {"date_to": [f"Ask for at most {MAX_RANGE_DAYS} days; this range has {(last - first).days + 1}."]})
-            return attrs
 
     @extend_schema(parameters=[
         OpenApiParameter("date_from", OpenApiTypes.DATE, required=True, description="first local day (inclusive)"),

@@ -95,6 +95,24 @@ def validated(serializer_class: type[serializers.Serializer], data: Any, **kwarg
     return serializer.validated_data
 
 
+class DateRangeSerializer(serializers.Serializer):
+    """`date_from` and `date_to` (inclusive), at most `max_days` days; a report's filters subclass it."""
+
+    max_days = 366
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs["date_from"], attrs["date_to"]
+        if last < first:
+            raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
+        days = (last - first).days + 1
+        if days > self.max_days:
+            raise serializers.ValidationError({"date_to": [f"Ask for at most {self.max_days} days; this range has "
+                                                           f"{days}."]})
+        return attrs
+
+
 def choice_field(choices: Sequence[tuple[str, Any]], component_name: str,
                  **defaults: Any) -> Callable[..., serializers.ChoiceField]:
     """A ChoiceField class whose enum is the schema component `component_name`. drf-spectacular would otherwise name
