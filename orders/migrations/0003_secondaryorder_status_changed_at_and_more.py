@@ -1,7 +1,8 @@
 """SecondaryOrder.status_changed_at, backfilled from the order's last status event (else its last change).
 
 The owner is subject to row-level security too (FORCE), so the backfill lifts FORCE for its statement;
-dms.tenancy.ddl forces it again after every migrate.
+dms.tenancy.ddl forces it again after every migrate. PostgreSQL only: the embedded SQLite of `make demo` has no
+row-level security, and its database is new (no rows to backfill).
 """
 
 from django.conf import settings
@@ -15,6 +16,11 @@ UPDATE orders_secondaryorder o SET status_changed_at = coalesce(
     o.updated_at);
 ALTER TABLE orders_secondaryorder FORCE ROW LEVEL SECURITY;
 """
+
+
+def backfill(apps, schema_editor) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(BACKFILL)
 
 
 class Migration(migrations.Migration):
@@ -37,5 +43,5 @@ class Migration(migrations.Migration):
             model_name='secondaryorder',
             index=models.Index(fields=['tenant', 'status', 'status_changed_at'], name='order_status_since'),
         ),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
