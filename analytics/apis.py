@@ -1,10 +1,13 @@
-"""/api/v1/analytics/kpis/ and /kpis/series/: the KPIs of analytics.selectors over a period, and per date, for the
-manufacturer (admins, analysts, API keys) and distributor admins and staff (their own distributor only).
+"""/api/v1/analytics/kpis/, /kpis/series/ and /kpis/breakdown/: the KPIs of analytics.selectors over a period, per
+date, and per distributor, booker, route, brand or date, for the manufacturer (admins, analysts, API keys) and
+distributor admins and staff (their own distributor only).
 
 `date_from` and `date_to` (tenant-local, inclusive) are required and span at most 366 days; a 400 names the field.
 `distributor` outside the caller's scope (another tenant's, or a sibling's for a distributor user) is a 404, as for
 any foreign object; `booker`, `route` and `brand` only narrow the facts (an id that is not the caller's matches
-nothing).
+nothing). The breakdown's `by` (distributor, booker, route, brand, date) is required; another value is a 400 naming
+`by`. The breakdown is not paginated: its rows are bounded by the scope's distributors, bookers, routes, brands or
+the 366 days.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dms.tenancy.enums import MANUFACTURER_ROLES, Role
 from dms.tenancy.selectors import distributor_list
 
 from . import selectors
-from .serializers import KpiSeriesOutput, KpiSummaryOutput
+from .serializers import KpiBreakdownOutput, KpiSeriesOutput, KpiSummaryOutput
 
 MAX_RANGE_DAYS = 366
 KPI_ROLES = MANUFACTURER_ROLES | {Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF}
@@ -36,7 +39,14 @@ PARAMETERS = [
     OpenApiParameter("distributor", OpenApiTypes.INT, description="one distributor (404 if not yours)"),
     OpenApiParameter("booker", OpenApiTypes.INT, description="one order-booker (user id)"),
     OpenApiParameter("route", OpenApiTypes.INT, description="one route"),
-    OpenApiParameter("brand", OpenApiTypes.INT, description="one brand: narrows the fill and delivery KPIs only"),
+    OpenApiParameter("brand", OpenApiTypes.INT,
+                     description="one brand: narrows the KPIs of the brand facts only (unit and value fill, delivered "
+                                 "against invoiced, sell-in, sell-through, stock cover)"),
+]
+BREAKDOWN_PARAMETERS = [
+    OpenApiParameter("by", OpenApiTypes.STR, required=True, enum=list(selectors.BREAKDOWN_BY),
+                     description="the grouping; each carries the KPIs of selectors.BREAKDOWN_KPIS[by]"),
+    *PARAMETERS,
 ]
 
 
@@ -48,12 +58,18 @@ class KpiFilterSerializer(DateRangeSerializer):
     brand = serializers.IntegerField(required=False, min_value=1, source="brand_id")
 
 
+class KpiBreakdownFilterSerializer(KpiFilterSerializer):
+    by = serializers.ChoiceField(choices=list(selectors.BREAKDOWN_BY))
+
+
 class KpiApi(TenantApi):
     required_roles = KPI_ROLES
 
+    filter_serializer: type[KpiFilterSerializer] = KpiFilterSerializer
+
     def filters(self, request: Request) -> dict[str, Any]:
         """The validated query parameters as selector keywords; 404 for a distributor outside the scope."""
-        data = self.validated(KpiFilterSerializer, request.query_params)
+        data = self.validated(self.filter_serializer, request.query_params)
         distributor_id = data.get("distributor_id")
         if distributor_id is not None and not distributor_list(scope=self.scope).filter(pk=distributor_id).exists():
             raise NotFound("Distributor not found.")
@@ -80,3 +96,18 @@ class KpiSeriesApi(KpiApi):
         rows = selectors.kpi_series(scope=self.scope, **data)
         return Response(KpiSeriesOutput(
             {"date_from": data["date_from"], "date_to": data["date_to"], "results": rows}).data)
+
+
+class KpiBreakdownApi(KpiApi):
+    """The KPIs per distributor, booker, route, brand or date over a period, for tables: one row per group that has
+    facts, sorted by label, with the KPIs that make sense for the grouping."""
+
+    filter_serializer = KpiBreakdownFilterSerializer
+
+    @extend_schema(parameters=BREAKDOWN_PARAMETERS, responses=KpiBreakdownOutput)
+    def get(self, request: Request) -> Response:
+        data = self.filters(request)
+        rows = selectors.kpi_breakdown(scope=self.scope, **data)
+        return Response(KpiBreakdownOutput(
+            {"date_from": data["date_from"], "date_to": data["date_to"], "by": data["by"],
+             "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}).data)

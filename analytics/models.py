@@ -136,9 +136,105 @@ class DistributorDayFact(FactModel):
     invoice_value = _money()
     credit_note_value = _money()
     outlets_with_orders = models.PositiveIntegerField(default=0)
+    # Receivables ageing, a snapshot like stock_on_hand_units (null unless refreshed on the date itself): the open
+    # balance (total - credited - paid) of the distributor's issued invoices by age = the date - invoice_date.
+    receivables = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    ar_0_30 = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True, help_text="0-30 days")
+    ar_31_60 = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    ar_61_90 = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    ar_over_90 = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     refreshed_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date"],
                                                name="distributordayfact_uniq")]
         indexes = [models.Index(fields=["tenant", "date"], name="distributordayfact_tenant_date")]
+
+
+class OutletDayFact(FactModel):
+    """One outlet's call on one date: a row for every outlet planned on a journey of the date or visited (checked in)
+    that date, whatever the outcome. What coverage (distinct outlets called over a period) counts.
+
+    route_id / booker_id: those of the journey the visit belongs to. planned: the visit was on the plan;
+    visited: checked in (planned or not); productive: the visit's status is productive.
+    """
+
+    outlet_id = models.BigIntegerField()
+    route_id = models.BigIntegerField(null=True, blank=True)
+    booker_id = models.BigIntegerField(null=True, blank=True)
+    planned = models.BooleanField(default=False)
+    visited = models.BooleanField(default=False)
+    productive = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "outlet_id", "booker_id"],
+                                               name="outletdayfact_uniq", nulls_distinct=False)]
+        indexes = [models.Index(fields=["tenant", "date"], name="outletdayfact_tenant_date")]
+
+
+class ServiceDayFact(FactModel):
+    """Order-level service on one date, by the originating call (the order's booker and the route of the booker's
+    journey on the booking date, null when none):
+
+    - orders_invoiced: orders whose invoice's invoice_date is the date; orders_filled: those of them where every
+      order line (free lines included) was invoiced in full (invoiced units >= ordered units);
+      order_lines_invoiced / lines_filled: the same at line level (order lines of the orders invoiced that date,
+      and those invoiced in full).
+    - orders_due: live orders (not cancelled) whose due date is the date: the order's delivery_date, else the local
+      booking date + TenantSettings.delivery_due_days. orders_on_time: delivered on a load form dated on or before
+      the due date; orders_in_full: delivered units >= ordered units over all lines, nothing returned;
+      orders_otif: both. (Final once the due date has closed: a later delivery is late anyway.)
+    """
+
+    booker_id = models.BigIntegerField(null=True, blank=True)
+    route_id = models.BigIntegerField(null=True, blank=True)
+    orders_invoiced = models.PositiveIntegerField(default=0)
+    orders_filled = models.PositiveIntegerField(default=0)
+    order_lines_invoiced = models.PositiveIntegerField(default=0)
+    lines_filled = models.PositiveIntegerField(default=0)
+    orders_due = models.PositiveIntegerField(default=0)
+    orders_on_time = models.PositiveIntegerField(default=0)
+    orders_in_full = models.PositiveIntegerField(default=0)
+    orders_otif = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "booker_id", "route_id"],
+                                               name="servicedayfact_uniq", nulls_distinct=False)]
+        indexes = [models.Index(fields=["tenant", "date"], name="servicedayfact_tenant_date")]
+
+
+class BrandDayFact(FactModel):
+    """OutletSkuDayFact rolled up to (booker, route, brand), which is what the dashboards filter by, plus the
+    distributor's primary receipts and stock by brand (rows with booker_id and route_id null):
+
+    - ordered_* / invoiced_* / delivered_* / returned_*: sums of OutletSkuDayFact's columns of the date;
+      invoiced_lines: its rows with invoiced units.
+    - primary_received_units / _value: good units received on goods receipts received_on the date, valued at the
+      dispatch advice line's case price per case received (sell-in).
+    - stock_on_hand_units: on hand over the distributor's warehouses, when refreshed on the date itself (else null;
+      see DistributorDayFact).
+    A date's OutletSkuDayFact rows of (booker, route, brand) sum exactly to its row here (a test keeps them equal).
+    """
+
+    booker_id = models.BigIntegerField(null=True, blank=True)
+    route_id = models.BigIntegerField(null=True, blank=True)
+    brand_id = models.BigIntegerField()
+    ordered_lines = models.PositiveIntegerField(default=0)
+    ordered_units = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    invoiced_lines = models.PositiveIntegerField(default=0)
+    invoiced_units = models.BigIntegerField(default=0)
+    invoiced_value = _money()
+    delivered_units = models.BigIntegerField(default=0)
+    delivered_value = _money()
+    returned_units = models.BigIntegerField(default=0)
+    returned_value = _money()
+    primary_received_units = models.BigIntegerField(default=0)
+    primary_received_value = _money()
+    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["tenant", "distributor", "date", "booker_id", "route_id", "brand_id"],
+            name="branddayfact_uniq", nulls_distinct=False)]
+        indexes = [models.Index(fields=["tenant", "date"], name="branddayfact_tenant_date")]

@@ -1,156 +1,144 @@
-"""KPI reads over the daily facts (analytics/models.py): a period's figures (`kpi_summary`) and the same figures per
-date for charts (`kpi_series`).
+"""KPI reads over the daily facts (analytics/models.py): a period's figures (`kpi_summary`), the same per date for
+charts (`kpi_series`) and per distributor, booker, route, brand or date for tables (`kpi_breakdown`).
 
-Each KPI is {"value", "numerator", "denominator", "definition"}: value = numerator / denominator rounded half-up to
-4 places (None when the denominator is 0; a count KPI has value = numerator and no denominator), and `definition`
-is the sentence shown beside it. The ratios are of sums over the period, never averages of daily ratios.
+The KPIs, their definitions and BREAKDOWN_KPIS (which grouping carries which KPI) are in analytics/kpi_defs.py and
+re-exported here; the queries are in analytics/kpi_reads.py. Each KPI is {"value", "numerator", "denominator",
+"definition"}. Every call costs a fixed number of queries whatever the range (one per fact table, one for coverage,
+one for the snapshots, and for a breakdown one for the labels), none per row.
 
-Reads: one aggregate query per fact table (BookerDayFact for the visit and order KPIs, OutletSkuDayFact for fill and
-delivery), filtered by tenant and date first so the (tenant, date) indexes serve them, then by the scope's
-distributors and the caller's filters. The visit KPIs have no brand: a brand filter narrows only the fill and
-delivery KPIs (OutletSkuDayFact carries brand_id); booker and route filters narrow both.
+Filters: `distributor_id` narrows everything (the API has already refused one outside the scope with a 404; here
+it is intersected with the scope all the same); `booker_id` and `route_id` narrow the facts that carry a booker and
+a route (all but the receivables); `brand_id` narrows the facts that carry a brand (BrandDayFact: unit and value
+fill, delivered against invoiced, sell-in, sell-through, stock cover). An id that is not the caller's matches
+nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.contrib.auth import get_user_model
 
+from catalog.models import Brand
 from dms.tenancy.scope import Scope
+from dms.tenancy.selectors import distributor_list
+from pjp.models import Route
 
-from .models import BookerDayFact, OutletSkuDayFact
-
-PLACES = Decimal("0.0001")
-ZERO = Decimal("0")
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """One KPI: its numerator and denominator are keys of the aggregated sums (denominator None: a count)."""
-
-    name: str
-    numerator: str
-    denominator: str | None
-    definition: str
-
-
-BOOKER_SUMS: dict[str, Any] = {
-    "planned_visits": Sum("planned_visits"),
-    "planned_visits_made": Sum(F("visits") - F("unplanned_visits")),
-    "in_sequence_visits": Sum("in_sequence_visits"),
-    "productive_visits": Sum("productive_visits"),
-    "orders": Sum("orders"),
-    "order_lines": Sum("order_lines"),
-    "ordered_value": Sum("ordered_value"),
-    "unique_outlets": Sum("unique_outlets_visited"),
-}
-
-SKU_SUMS: dict[str, Any] = {
-    "ordered_lines": Sum("ordered_lines"),
-    "lines_invoiced": Count("pk", filter=Q(invoiced_units__gt=0)),
-    "sku_ordered_units": Sum("ordered_units"),
-    "invoiced_units": Sum("invoiced_units"),
-    "sku_ordered_value": Sum("ordered_value"),
-    "invoiced_value": Sum("invoiced_value"),
-    "delivered_value": Sum("delivered_value"),
-}
-
-KPIS: tuple[Kpi, ...] = (
-    Kpi("pjp_adherence", "planned_visits_made", "planned_visits",
-        "PJP adherence: planned visits checked in (visits made less unplanned ones) divided by planned visits."),
-    Kpi("in_sequence_rate", "in_sequence_visits", "planned_visits_made",
-        "In-sequence rate: planned visits made right after a visit of a smaller planned sequence (the day's first "
-        "counts) divided by planned visits made."),
-    Kpi("strike_rate", "productive_visits", "planned_visits",
-        "Strike rate: productive visits (a visit that produced an order, planned or not) divided by planned visits."),
-    Kpi("lines_per_call", "order_lines", "productive_visits",
-        "Lines per call: order lines of the bookers' orders (cancelled excluded) divided by productive visits."),
-    Kpi("drop_size", "ordered_value", "orders",
-        "Drop size: value of the bookers' orders (tax included, cancelled excluded) divided by the number of orders."),
-    Kpi("unique_outlets_called", "unique_outlets", None,
-        "Unique outlets called: distinct outlets visited per booker and day, summed over the period (an outlet "
-        "called on two days or by two bookers counts twice)."),
-    Kpi("fill_rate_lines", "lines_invoiced", "ordered_lines",
-        "Line fill rate (approximate): outlet-SKU-days with units invoiced divided by order lines booked in the "
-        "period; two lines of one SKU invoiced the same day at one outlet count once."),
-    Kpi("fill_rate_units", "invoiced_units", "sku_ordered_units",
-        "Unit fill rate: units invoiced divided by units ordered, each on its own date within the period."),
-    Kpi("fill_rate_value", "invoiced_value", "sku_ordered_value",
-        "Value fill rate: value invoiced divided by value ordered (tax included), each on its own date within the "
-        "period."),
-    Kpi("delivered_vs_invoiced", "delivered_value", "invoiced_value",
-        "Delivered against invoiced: value delivered (less returns) divided by value invoiced, each on its own date "
-        "within the period."),
+from .kpi_defs import BREAKDOWN_KPIS, KPI_NAMES, KPIS, PLACES, Kpi, evaluate
+from .kpi_reads import (
+    BOOKER_SUMS,
+    BRAND_SUMS,
+    SERVICE_SUMS,
+    Filters,
+    carried,
+    coverage,
+    fact_sums,
+    period_days,
+    snapshots,
 )
-KPI_NAMES = tuple(k.name for k in KPIS)
+from .models import BookerDayFact, BrandDayFact, ServiceDayFact
+
+__all__ = ["BREAKDOWN_KPIS", "BREAKDOWN_BY", "KPIS", "KPI_NAMES", "Kpi", "kpi_breakdown", "kpi_series", "kpi_summary"]
+
+BREAKDOWN_BY = tuple(BREAKDOWN_KPIS)
+NO_KEY_LABELS = {"booker": "(no booker)", "route": "(no route)"}
+# The fact tables a grouping reads (brand: BrandDayFact only; the others have no brand).
+TABLES = ((BookerDayFact, BOOKER_SUMS), (BrandDayFact, BRAND_SUMS), (ServiceDayFact, SERVICE_SUMS))
 
 
-def _facts(model: Any, *, scope: Scope, date_from: date, date_to: date, distributor_id: int | None,
-           booker_id: int | None, route_id: int | None, brand_id: int | None = None) -> QuerySet[Any]:
-    qs = scope.filter(model.objects.filter(tenant_id=scope.tenant_id, date__gte=date_from, date__lte=date_to))
-    filters = {"distributor_id": distributor_id, "booker_id": booker_id, "route_id": route_id, "brand_id": brand_id}
-    return qs.filter(**{k: v for k, v in filters.items() if v is not None})
+def _filters(distributor_id: int | None, booker_id: int | None, route_id: int | None,
+             brand_id: int | None) -> Filters:
+    return {"distributor_id": distributor_id, "booker_id": booker_id, "route_id": route_id, "brand_id": brand_id}
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    if not denominator:
-        return None
-    return (numerator / denominator).quantize(PLACES, rounding=ROUND_HALF_UP)
-
-
-def _kpis(sums: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The KPI dicts from the aggregated sums (missing or NULL sums are 0)."""
-    def num(key: str) -> Decimal:
-        return Decimal(sums.get(key) or 0)
-
-    out: dict[str, dict[str, Any]] = {}
-    for kpi in KPIS:
-        numerator = num(kpi.numerator)
-        if kpi.denominator is None:
-            out[kpi.name] = {"value": numerator, "numerator": numerator, "denominator": None,
-                             "definition": kpi.definition}
-            continue
-        denominator = num(kpi.denominator)
-        out[kpi.name] = {"value": _ratio(numerator, denominator), "numerator": numerator,
-                         "denominator": denominator, "definition": kpi.definition}
+def _grouped(scope: Scope, date_from: date, date_to: date, filters: Filters,
+             group: str | None) -> dict[Any, dict[str, Any]]:
+    """Every sum the KPIs of the grouping need, per group key (None: the whole period). The keys are those with
+    activity facts; a snapshot or the outlet set alone does not make a group (but a distributor's snapshot does)."""
+    names = KPI_NAMES if group in (None, "date") else BREAKDOWN_KPIS[group]
+    wanted = {name for kpi in KPIS if kpi.name in names for name in (kpi.numerator, kpi.denominator) if name}
+    common: dict[str, Any] = {"scope": scope, "date_from": date_from, "date_to": date_to, "filters": filters,
+                              "group": group}
+    out: dict[Any, dict[str, Any]] = {}
+    for model, sums in TABLES:
+        if set(sums) & wanted:
+            for key, row in fact_sums(model, sums, **common).items():
+                out.setdefault(key, {}).update(row)
+    found = snapshots(**common) if wanted & {"stock_on_hand", "receivables"} else {}
+    if group != "date":
+        for key, row in found.items():
+            if key in out or group in (None, "distributor"):
+                out.setdefault(key, {}).update(row)
+    if "outlets_visited" in wanted:
+        for key, row in coverage(**common).items():
+            if key in out:
+                out[key].update(row)
+    if group == "date":
+        for day, row in out.items():
+            row.update(carried(found, day))
+    days = 1 if group == "date" else period_days(date_from, date_to)
+    for row in out.values():
+        per_day = Decimal(row.get("invoiced_units") or 0) / days
+        row["invoiced_units_per_day"] = per_day.quantize(PLACES, rounding=ROUND_HALF_UP)
     return out
-
-
-def _sums(agg: dict[str, Any]) -> dict[str, Any]:
-    return {k: Coalesce(v, ZERO if k.endswith("value") else 0) for k, v in agg.items()}
-
-
-def _by_date(qs: QuerySet[Any], agg: dict[str, Any]) -> QuerySet[Any]:
-    return qs.order_by().values("date").annotate(**_sums(agg))
 
 
 def kpi_summary(*, scope: Scope, date_from: date, date_to: date, distributor_id: int | None = None,
                 booker_id: int | None = None, route_id: int | None = None,
                 brand_id: int | None = None) -> dict[str, dict[str, Any]]:
     """The KPIs over the tenant-local dates date_from..date_to (inclusive), in the scope and the filters; keyed by
-    KPI name (KPI_NAMES). Two queries, one aggregate per fact table."""
-    common: dict[str, Any] = {"scope": scope, "date_from": date_from, "date_to": date_to,
-                              "distributor_id": distributor_id, "booker_id": booker_id, "route_id": route_id}
-    booker = _facts(BookerDayFact, **common).aggregate(**_sums(BOOKER_SUMS))
-    sku = _facts(OutletSkuDayFact, brand_id=brand_id, **common).aggregate(**_sums(SKU_SUMS))
-    return _kpis({**booker, **sku})
+    KPI name (KPI_NAMES). Five queries."""
+    sums = _grouped(scope, date_from, date_to, _filters(distributor_id, booker_id, route_id, brand_id), None)
+    return evaluate(sums.get(None, {}))
 
 
 def kpi_series(*, scope: Scope, date_from: date, date_to: date, distributor_id: int | None = None,
                booker_id: int | None = None, route_id: int | None = None,
                brand_id: int | None = None) -> list[dict[str, Any]]:
-    """The KPIs per date, one row {"date", <KPI name>: {...}, ..} for each date of the period that has facts, in date
-    order. Two queries, one aggregate per fact table grouped by date; the rows are merged by date."""
-    common: dict[str, Any] = {"scope": scope, "date_from": date_from, "date_to": date_to,
-                              "distributor_id": distributor_id, "booker_id": booker_id, "route_id": route_id}
-    by_date: dict[date, dict[str, Any]] = {}
-    for row in _by_date(_facts(BookerDayFact, **common), BOOKER_SUMS):
-        by_date.setdefault(row["date"], {}).update(row)
-    for row in _by_date(_facts(OutletSkuDayFact, brand_id=brand_id, **common), SKU_SUMS):
-        by_date.setdefault(row["date"], {}).update(row)
-    return [{"date": day, **_kpis(by_date[day])} for day in sorted(by_date)]
+    """The KPIs per date, one row {"date", <KPI name>: {...}, ..} for each date of the period that has activity
+    facts (visits, orders, invoices, deliveries, receipts or stock), in date order. Per date: coverage counts that
+    date's visits against the whole outlet set; stock cover and receivables take each distributor's latest snapshot
+    on or before the date. Five queries."""
+    rows = _grouped(scope, date_from, date_to, _filters(distributor_id, booker_id, route_id, brand_id), "date")
+    return [{"date": day, **evaluate(rows[day])} for day in sorted(rows)]
+
+
+def _labels(scope: Scope, by: str, keys: list[Any]) -> dict[Any, str]:
+    """Human labels of the group keys, one query (none for dates)."""
+    ids = [k for k in keys if k is not None]
+    labels: dict[Any, str] = {None: NO_KEY_LABELS.get(by, "—")}
+    if by == "date":
+        labels.update({k: k.isoformat() for k in ids})
+    elif by == "distributor":
+        labels.update({pk: f"{code} {name}" for pk, code, name in
+                       distributor_list(scope=scope).filter(pk__in=ids).values_list("pk", "code", "name")})
+    elif by == "route":
+        labels.update({pk: f"{code} {name}" for pk, code, name in
+                       scope.filter(Route.objects.filter(pk__in=ids)).values_list("pk", "code", "name")})
+    elif by == "brand":
+        labels.update(dict(Brand.objects.filter(tenant_id=scope.tenant_id, pk__in=ids).values_list("pk", "name")))
+    else:
+        for pk, username, first, last in get_user_model().objects.filter(pk__in=ids).values_list(
+                "pk", "username", "first_name", "last_name"):
+            full = f"{first} {last}".strip()
+            labels[pk] = f"{full} ({username})" if full else username
+    return labels
+
+
+def kpi_breakdown(*, scope: Scope, date_from: date, date_to: date, by: str, distributor_id: int | None = None,
+                  booker_id: int | None = None, route_id: int | None = None,
+                  brand_id: int | None = None) -> list[dict[str, Any]]:
+    """The KPIs of BREAKDOWN_KPIS[by] per group over the period: one row {"key", "label", <KPI name>: {...}} per
+    distributor, booker (user), route, brand or date that has facts in the period (a distributor also with only a
+    stock or receivables snapshot), sorted by label. `key` is the id (the date for "date"; None for the orders
+    without a booker or a route); `label` is "CODE Name" (distributor, route), "Full Name (username)" or the
+    username (booker), the brand's name, or the ISO date. Six queries at most."""
+    if by not in BREAKDOWN_KPIS:
+        raise ValueError(f"by must be one of {', '.join(BREAKDOWN_BY)}")
+    rows = _grouped(scope, date_from, date_to, _filters(distributor_id, booker_id, route_id, brand_id), by)
+    labels = _labels(scope, by, list(rows))
+    out = [{"key": key, "label": labels.get(key, str(key)), **evaluate(row, BREAKDOWN_KPIS[by])}
+           for key, row in rows.items()]
+    return sorted(out, key=lambda r: (r["label"], str(r["key"])))

@@ -1,22 +1,29 @@
-"""Output serializers of the analytics API (the query-parameter serializer lives with its view, in apis.py)."""
+"""Output serializers of the analytics API (the query-parameter serializers live with their views, in apis.py)."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .kpi_defs import KPI_NAMES
 
 
 class KpiOutput(serializers.Serializer):
     value = serializers.DecimalField(max_digits=24, decimal_places=4, allow_null=True,
                                      help_text="numerator / denominator to 4 places; null when the denominator is 0 "
                                                "(a count: the count)")
-    numerator = serializers.DecimalField(max_digits=24, decimal_places=2)
-    denominator = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True,
+    # As summed, not rounded again: money has 2 places, hours and units per day 4, counts none.
+    numerator = serializers.DecimalField(max_digits=None, decimal_places=None)
+    denominator = serializers.DecimalField(max_digits=None, decimal_places=None, allow_null=True,
                                            help_text="null for a count")
     definition = serializers.CharField(help_text="one sentence: what is counted and divided")
 
 
 class KpisOutput(serializers.Serializer):
-    """The KPIs, one field each (those of analytics.selectors.KPI_NAMES; a test keeps them equal)."""
+    """The KPIs, one field each (those of analytics.selectors.KPI_NAMES, in that order; a test keeps them equal)."""
 
     pjp_adherence = KpiOutput()
     in_sequence_rate = KpiOutput()
@@ -24,10 +31,28 @@ class KpisOutput(serializers.Serializer):
     lines_per_call = KpiOutput()
     drop_size = KpiOutput()
     unique_outlets_called = KpiOutput()
+    time_in_market = KpiOutput(help_text="hours per booker day")
+    coverage = KpiOutput()
+    fill_rate_orders = KpiOutput()
     fill_rate_lines = KpiOutput()
     fill_rate_units = KpiOutput()
     fill_rate_value = KpiOutput()
     delivered_vs_invoiced = KpiOutput()
+    otif = KpiOutput()
+    on_time_rate = KpiOutput()
+    in_full_rate = KpiOutput()
+    sell_in_units = KpiOutput()
+    sell_in_value = KpiOutput()
+    sell_through_units = KpiOutput()
+    sell_through_value = KpiOutput()
+    sell_through_vs_sell_in = KpiOutput()
+    stock_cover_days = KpiOutput(help_text="days")
+    receivables = KpiOutput()
+    ar_0_30 = KpiOutput()
+    ar_31_60 = KpiOutput()
+    ar_61_90 = KpiOutput()
+    ar_over_90 = KpiOutput()
+    aged_over_90_share = KpiOutput()
 
 
 class KpiSummaryOutput(serializers.Serializer):
@@ -44,3 +69,34 @@ class KpiSeriesOutput(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     results = KpiSeriesRowOutput(many=True, help_text="one row per date that has facts, in date order")
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "format": "date"}], "nullable": True})
+class GroupKeyField(serializers.Field):
+    """A breakdown row's key: the group's id, the ISO date for `by=date`, null for orders without booker or route."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+
+def _breakdown_row() -> type[serializers.Serializer]:
+    """KpisOutput's fields, each optional (a row carries the KPIs of its grouping only), with key and label."""
+    fields: dict[str, Any] = {
+        "key": GroupKeyField(),
+        "label": serializers.CharField(help_text="distributor or route code and name, booker name, brand, date"),
+    }
+    for name in KPI_NAMES:
+        fields[name] = KpiOutput(required=False, help_text="in the rows of the groupings that carry it "
+                                                           "(analytics.selectors.BREAKDOWN_KPIS)")
+    return type("KpiBreakdownRowOutput", (serializers.Serializer,), fields)
+
+
+KpiBreakdownRowOutput = _breakdown_row()
+
+
+class KpiBreakdownOutput(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    by = serializers.CharField()
+    kpis = serializers.ListField(child=serializers.CharField(), help_text="the KPIs every row carries, in order")
+    results = KpiBreakdownRowOutput(many=True, help_text="one row per group that has facts, sorted by label")

@@ -89,6 +89,9 @@ class Invoice(DistributorModel):
         indexes = [
             models.Index(fields=["distributor", "invoice_date"], name="invoice_day"),
             models.Index(fields=["distributor", "outlet", "payment_status", "invoice_date"], name="invoice_open"),
+            # analytics (receivables ageing): a distributor's invoices not fully paid, without its paid history
+            models.Index(fields=["distributor", "invoice_date"], condition=~Q(payment_status=PaymentStatus.PAID),
+                         name="invoice_receivable"),
         ]
 
     def __str__(self) -> str:

@@ -84,6 +84,9 @@ class SecondaryOrder(DistributorModel):
             models.Index(fields=["distributor", "outlet", "booked_at"], name="order_outlet_history"),
             models.Index(fields=["distributor", "booker", "booked_at"], name="order_booker_day"),
             models.Index(fields=["tenant", "status", "status_changed_at"], name="order_status_since"),
+            # analytics (ServiceDayFact): the orders due on a date that carry a delivery date
+            models.Index(fields=["distributor", "delivery_date"], condition=Q(delivery_date__isnull=False),
+                         name="order_delivery_due"),
         ]
 
     def __str__(self) -> str:

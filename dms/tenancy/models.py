@@ -185,6 +185,8 @@ class TenantSettings(TenantModel):
     stuck_allocated_hours = models.PositiveIntegerField(default=24, help_text="allocated and not invoiced")
     stuck_invoiced_hours = models.PositiveIntegerField(default=48, help_text="invoiced and not loaded")
     grn_due_days = models.PositiveIntegerField(default=7, help_text="days from dispatch to goods receipt")
+    # Analytics (on time in full): an order without a delivery date is due this many days after its booking date.
+    delivery_due_days = models.PositiveIntegerField(default=1, help_text="days from booking to the delivery due")
 
     class Meta:
         verbose_name_plural = "tenant settings"

@@ -5,7 +5,7 @@ tenant's rows. The expected figures are written out from the scenarios' prices (
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,14 @@ from django.db import DatabaseError, connection, transaction
 
 from analytics import tasks
 from analytics.builders import facts_refresh
-from analytics.models import BookerDayFact, DistributorDayFact, OutletSkuDayFact
+from analytics.models import (
+    BookerDayFact,
+    BrandDayFact,
+    DistributorDayFact,
+    OutletDayFact,
+    OutletSkuDayFact,
+    ServiceDayFact,
+)
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from pjp.services import visits_close_day
@@ -24,7 +31,11 @@ from tests.mobile.sync_setup import Day, ago, order_item, push_ok, visit_item, w
 from tests.reconciliation.money_fixtures import clean_day
 
 D = Decimal
-FACT_MODELS = (BookerDayFact, OutletSkuDayFact, DistributorDayFact)
+FACT_MODELS = (BookerDayFact, OutletSkuDayFact, DistributorDayFact, BrandDayFact, OutletDayFact, ServiceDayFact)
+# booker_day's rows per table: 1 booker day, 3 outlet-SKUs, 2 brands (one per SKU), 5 calls (4 planned, EXTRA), no
+# service row (nothing invoiced, nothing due: the orders are due tomorrow), 2 distributors
+BOOKER_DAY_COUNTS = {"booker": 1, "outlet_sku": 3, "brand": 2, "outlet": 5, "service": 0, "distributor": 2}
+A1_ONLY = {**BOOKER_DAY_COUNTS, "distributor": 1}
 
 
 def refresh(tenant_id: int, day: date, distributor_ids: list[int] | None = None) -> dict[str, int]:
@@ -71,10 +82,11 @@ def booker_day(cast: Any, api_as: Any) -> tuple[Day, dict[str, Any]]:
 
 
 def test_booker_day_facts(cast_a: Any, api_as: Any) -> None:
-    day, _ = booker_day(cast_a, api_as)
+    day, made = booker_day(cast_a, api_as)
+    extra = made["extra"]
     tid, d1 = cast_a.tenant.pk, cast_a.distributors[0]
     counts = refresh(tid, day.today)
-    assert counts == {"booker": 1, "outlet_sku": 3, "distributor": 2}
+    assert counts == BOOKER_DAY_COUNTS
 
     visits = {v.sequence: v for v in day.visits}
     with tenant_scope(Scope.system(tid)):
@@ -111,9 +123,38 @@ def test_booker_day_facts(cast_a: Any, api_as: Any) -> None:
     assert without(dist[d1.pk], "refreshed_at") == {
         "tenant_id": tid, "distributor_id": d1.pk, "date": day.today, "collections": D("0"),
         "primary_received_units": 0, "primary_received_cases": 0, "stock_on_hand_units": 0, "invoices_issued": 0,
-        "invoice_value": D("0"), "credit_note_value": D("0"), "outlets_with_orders": 2}
+        "invoice_value": D("0"), "credit_note_value": D("0"), "outlets_with_orders": 2,
+        # refreshed today: the receivables snapshot is taken, and nothing is invoiced
+        "receivables": D("0"), "ar_0_30": D("0"), "ar_31_60": D("0"), "ar_61_90": D("0"), "ar_over_90": D("0")}
     # A2 had nothing that day: a row of zeros, so a dashboard tells "nothing happened" from "not refreshed"
     assert dist[cast_a.distributors[1].pk]["outlets_with_orders"] == 0
+
+    # one row per call of the journey: planned or made
+    call = {"tenant_id": tid, "distributor_id": d1.pk, "date": day.today, "booker_id": day.booker.pk,
+            "route_id": day.journey.route_id}
+    calls = {r["outlet_id"]: without(r) for r in rows(tid, OutletDayFact, day.today)}
+    shop = [o.pk for o in day.outlets]
+    assert calls == {
+        shop[0]: {**call, "outlet_id": shop[0], "planned": True, "visited": True, "productive": False},
+        shop[1]: {**call, "outlet_id": shop[1], "planned": True, "visited": True, "productive": True},
+        shop[2]: {**call, "outlet_id": shop[2], "planned": True, "visited": False, "productive": False},  # missed
+        shop[3]: {**call, "outlet_id": shop[3], "planned": True, "visited": True, "productive": True},
+        extra.pk: {**call, "outlet_id": extra.pk, "planned": False, "visited": True, "productive": False},
+    }
+
+    # the SKU facts rolled up per brand (each SKU has a brand of its own); no stock row: no balances
+    brands = {r["brand_id"]: without(r) for r in rows(tid, BrandDayFact, day.today)}
+    none = {"invoiced_lines": 0, **zero, "primary_received_units": 0, "primary_received_value": D("0"),
+            "stock_on_hand_units": None}
+    common_b = {"tenant_id": tid, "distributor_id": d1.pk, "date": day.today, "booker_id": day.booker.pk,
+                "route_id": day.journey.route_id}
+    assert brands == {
+        sku0.brand_id: {**common_b, "brand_id": sku0.brand_id, "ordered_lines": 2, "ordered_units": 36,
+                        "ordered_value": D("4212.00"), **none},
+        sku1.brand_id: {**common_b, "brand_id": sku1.brand_id, "ordered_lines": 1, "ordered_units": 24,
+                        "ordered_value": D("1990.17"), **none},
+    }
+    assert rows(tid, ServiceDayFact, day.today) == []  # nothing invoiced; the orders are due tomorrow
 
 
 # --- a distributor's money day: GRN, invoices, deliveries, returns, collections -----------------------------------
@@ -157,7 +198,29 @@ def test_money_day_facts(cast_a: Any) -> None:
         # chips 96 - 24 (X) - 48 + 48 (Z, back saleable); water 12 - 6 (Y). V's and W's are reserved, still on hand.
         "stock_on_hand_units": 60 + 72 + 6,
         "invoices_issued": 4, "invoice_value": D("3369.60") + D("4328.99") + D("1123.20") + D("280.80"),
-        "credit_note_value": D("702.00") + D("1123.20"), "outlets_with_orders": 0}
+        "credit_note_value": D("702.00") + D("1123.20"), "outlets_with_orders": 0,
+        # open: V's 280.80 (Z's is credited in full, X and Y are paid), invoiced today
+        "receivables": D("280.80"), "ar_0_30": D("280.80"), "ar_31_60": D("0"), "ar_61_90": D("0"),
+        "ar_over_90": D("0")}
+
+    # one brand: the day's SKU facts (no booker, no route) on the same row as the receipts and the stock
+    (brand_row,) = rows(tid, BrandDayFact, day.today)
+    assert without(brand_row) == {
+        "tenant_id": tid, "distributor_id": d1.pk, "date": day.today, "booker_id": None, "route_id": None,
+        "brand_id": brand, "ordered_lines": 0, "ordered_units": 0, "ordered_value": D("0"),
+        "invoiced_lines": 6, "invoiced_units": 24 + 24 + 36 + 6 + 48 + 12,
+        "invoiced_value": D("2808.00") + D("561.60") + D("4212.00") + D("116.99") + D("1123.20") + D("280.80"),
+        "delivered_units": 24 + 24 + 30 + 6, "delivered_value": D("2808.00") + D("561.60") + D("3510.00") + D("116.99"),
+        "returned_units": 6 + 48, "returned_value": D("702.00") + D("1123.20"),
+        # cola 10 cases at 1,200.00, chips 4 good cases at 480.00, water 2 at 99.99
+        "primary_received_units": 120 + 4 * 24 + 2 * 6, "primary_received_value": D("12000.00") + D("1920.00")
+        + D("199.98"), "stock_on_hand_units": 60 + 72 + 6}
+    assert brand_row["primary_received_value"] == day.receipt.received_value
+    # the four invoices, every line in full; nothing is due today (booked on BOOKED_AT's date, due the day after)
+    (service,) = rows(tid, ServiceDayFact, day.today)
+    assert without(service, "tenant_id", "distributor_id", "date") == {
+        "booker_id": None, "route_id": None, "orders_invoiced": 4, "orders_filled": 4, "order_lines_invoiced": 6,
+        "lines_filled": 6, "orders_due": 0, "orders_on_time": 0, "orders_in_full": 0, "orders_otif": 0}
 
     # the orders were booked on BOOKED_AT's date (no booker: booked at the counter): ordered facts live there
     booked = BOOKED_AT.astimezone(cast_a.tenant.tz).date()
@@ -178,6 +241,17 @@ def test_money_day_facts(cast_a: Any) -> None:
     assert dist_booked["outlets_with_orders"] == 5
     assert dist_booked["stock_on_hand_units"] is None  # a past day: no snapshot
     assert rows(tid, BookerDayFact, booked) == []  # orders without a booker have no booker day
+    (brand_booked,) = rows(tid, BrandDayFact, booked)
+    assert (brand_booked["ordered_lines"], brand_booked["ordered_units"], brand_booked["ordered_value"]) == (
+        7, 162, D("10506.59"))
+
+    # due the day after booking (delivery_due_days 1), delivered today: late. Only X came in full (Y and Z sent
+    # goods back, V was never loaded, W never invoiced).
+    due = booked + timedelta(days=1)
+    refresh(tid, due)
+    (late,) = rows(tid, ServiceDayFact, due)
+    assert (late["orders_due"], late["orders_on_time"], late["orders_in_full"], late["orders_otif"],
+            late["orders_invoiced"]) == (5, 0, 1, 0, 0)
 
 
 # --- idempotence, scope, tenancy ------------------------------------------------------------------------------------
@@ -190,7 +264,30 @@ def test_refresh_twice_gives_the_same_rows(cast_a: Any, api_as: Any) -> None:
     assert refresh(tid, day.today) == first
     after = {m: [without(r, "refreshed_at") for r in rows(tid, m, day.today)] for m in FACT_MODELS}
     assert after == before
-    assert [len(v) for v in after.values()] == [1, 3, 2]
+    assert [len(v) for v in after.values()] == [1, 3, 2, 2, 5, 0]  # FACT_MODELS' order
+
+
+@pytest.mark.parametrize("scenario", ["booker_day", "clean_day"])
+def test_brand_facts_sum_to_the_outlet_sku_facts(cast_a: Any, api_as: Any, scenario: str) -> None:
+    # given: a day with orders (booker_day), or with invoices, deliveries and returns (clean_day), refreshed
+    day = booker_day(cast_a, api_as)[0] if scenario == "booker_day" else clean_day(cast_a)
+    tid = cast_a.tenant.pk
+    refresh(tid, day.today)
+    measures = ("ordered_lines", "ordered_units", "ordered_value", "invoiced_units", "invoiced_value",
+                "delivered_units", "delivered_value", "returned_units", "returned_value")
+    keys = ("distributor_id", "booker_id", "route_id", "brand_id")
+    # when: both summed per (distributor, booker, route, brand)
+    sku: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows(tid, OutletSkuDayFact, day.today):
+        row = sku.setdefault(tuple(r[k] for k in keys), dict.fromkeys((*measures, "invoiced_lines"), 0))
+        for m in measures:
+            row[m] += r[m]
+        row["invoiced_lines"] += 1 if r["invoiced_units"] else 0
+    brand = {tuple(r[k] for k in keys): {m: r[m] for m in (*measures, "invoiced_lines")}
+             for r in rows(tid, BrandDayFact, day.today)}
+    # then: the same figures (the brand rows carry receipts and stock besides)
+    assert brand == sku
+    assert sum(r["invoiced_units"] for r in brand.values()) > 0 or scenario == "booker_day"
 
 
 def test_refreshing_one_distributor_leaves_the_others_alone(cast_a: Any, api_as: Any) -> None:
@@ -199,7 +296,7 @@ def test_refreshing_one_distributor_leaves_the_others_alone(cast_a: Any, api_as:
     refresh(tid, day.today)
     d2_before = rows(tid, DistributorDayFact, day.today, distributor_id=d2.pk)
     d1_before = rows(tid, DistributorDayFact, day.today, distributor_id=d1.pk)
-    assert refresh(tid, day.today, [d1.pk]) == {"booker": 1, "outlet_sku": 3, "distributor": 1}
+    assert refresh(tid, day.today, [d1.pk]) == A1_ONLY
     assert rows(tid, DistributorDayFact, day.today, distributor_id=d2.pk) == d2_before  # same ids, same time
     (d1_after,) = rows(tid, DistributorDayFact, day.today, distributor_id=d1.pk)
     assert d1_after["id"] != d1_before[0]["id"]
@@ -212,7 +309,7 @@ def test_a_distributor_scope_refreshes_its_own_distributor_only(cast_a: Any, api
     scope = Scope(tenant_id=tid, distributor_ids=frozenset({d2.pk}), actor=Scope.system(tid).actor)
     with tenant_scope(scope):
         assert facts_refresh(scope=scope, business_date=day.today, distributor_ids=[d1.pk, d2.pk]) == {
-            "booker": 0, "outlet_sku": 0, "distributor": 1}
+            "booker": 0, "outlet_sku": 0, "brand": 0, "outlet": 0, "service": 0, "distributor": 1}
     assert [r["distributor_id"] for r in rows(tid, DistributorDayFact, day.today)] == [d2.pk]
 
 
@@ -229,7 +326,7 @@ def test_facts_never_cross_tenants(cast_a: Any, cast_b: Any, api_as: Any) -> Non
         for model in FACT_MODELS:
             with connection.cursor() as cursor:
                 cursor.execute(f'SELECT DISTINCT tenant_id FROM "{model._meta.db_table}"')
-                assert [r[0] for r in cursor.fetchall()] == [ta]
+                assert [r[0] for r in cursor.fetchall()] == ([] if model is ServiceDayFact else [ta]), model
         # a refresh in A's scope cannot be pointed at B
         with pytest.raises(RuntimeError):
             facts_refresh(scope=Scope.system(tb), business_date=day.today)
@@ -266,8 +363,7 @@ def test_after_sync_refreshes_once_per_distributor_date(cast_a: Any, api_as: Any
                      "debounce": True, "countdown": tasks.DEBOUNCE_SECONDS}]
 
     # the task frees the key and refreshes; the next sync enqueues again
-    assert tasks.facts_refresh_task(**{k: v for k, v in sent[0].items() if k != "countdown"}) == {
-        "booker": 1, "outlet_sku": 3, "distributor": 1}
+    assert tasks.facts_refresh_task(**{k: v for k, v in sent[0].items() if k != "countdown"}) == A1_ONLY
     with django_capture_on_commit_callbacks(execute=True):
         tasks.after_sync(tenant_id=tid, distributor_id=d1.pk, business_date=day.today)
     assert len(sent) == 2
