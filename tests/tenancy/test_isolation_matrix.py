@@ -178,6 +178,15 @@ ROUTES: dict[str, Route] = {
                             victim_query=(("distributor", "distributor"),)),
     "analytics-kpis-series": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31")),
                                    victim_query=(("distributor", "distributor"),)),
+    "analytics-kpis-breakdown": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31"),
+                                             ("by", "distributor")),
+                                      victim_query=(("distributor", "distributor"),)),
+    "analytics-journeys": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31")),
+                                victim_query=(("distributor", "distributor"),)),
+    "analytics-journey": Route("journey_id", "journey"),
+    "analytics-route-paths": Route("route_id", "route", query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31"))),
+    "analytics-funnel": Route(query=(("date_from", "2030-01-01"), ("date_to", "2030-01-31")),
+                              victim_query=(("outlet", "outlet"),)),
 }
 
 JOURNEY_DAY = date(2030, 1, 7)  # the journey-list query above
