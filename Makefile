@@ -29,9 +29,11 @@ migrate: venv
 	if [ -n "$${DATABASE_OWNER_URL:-}" ]; then export DATABASE_URL="$$DATABASE_OWNER_URL"; fi; \
 	$(PY) manage.py migrate --noinput
 
+# The demo's facts: the 14 days before today (its goods receipts) and today (the simulated day, stock snapshot).
 seed: venv
 	$(PY) manage.py seed_demo
 	$(PY) manage.py simulate_day --unless-orders
+	$(PY) manage.py analytics_backfill --all-tenants --days 14
 
 serve: venv
 	$(PY) manage.py runserver 127.0.0.1:8000

@@ -37,7 +37,7 @@ class Result:
     unit: str
     baseline: str  # what the value is compared with, measured in the same run
     baseline_value: float
-    goal: str  # a condition on the ratio, e.g. "ratio >= 0.5"
+    goal: str  # a condition on the ratio or on the value itself, e.g. "ratio >= 0.5", "value <= 100"
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -45,11 +45,11 @@ class Result:
         return self.value / self.baseline_value if self.baseline_value else float("nan")
 
     def met(self) -> bool | None:
-        match = re.fullmatch(r"ratio\s*(<=|>=)\s*([0-9.]+)", self.goal.strip())
+        match = re.fullmatch(r"(ratio|value)\s*(<=|>=)\s*([0-9.]+)", self.goal.strip())
         if match is None:
             return None
-        limit = float(match.group(2))
-        return self.ratio <= limit if match.group(1) == "<=" else self.ratio >= limit
+        measured, limit = (self.ratio if match.group(1) == "ratio" else self.value), float(match.group(3))
+        return measured <= limit if match.group(2) == "<=" else measured >= limit
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
