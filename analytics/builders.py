@@ -15,6 +15,7 @@ Decisions:
   tables again: half the work, and the two can never disagree.
 - Snapshots (stock on hand, receivables ageing) are taken only when the refresh runs on the date itself (tenant
   zone): balances and open amounts keep no history to rebuild a past day's from. Later refreshes leave them NULL.
+- OutletMonthFact is not a slice: the date's bit is cleared and set in its month's rows (builders_sql.MONTH_*).
 - An order's due date (ServiceDayFact) is its delivery_date, else its local booking date + the tenant's
   delivery_due_days, read here once per refresh and turned into the booking-instant bounds of the date it serves.
 """
@@ -50,8 +51,16 @@ from orders.models import SecondaryOrder, SecondaryOrderLine
 from pjp.enums import VisitStatus
 from pjp.models import DailyJourney, Visit
 
-from .builders_sql import DELETE, FACTS, ORDER_JOURNEY
-from .models import BookerDayFact, BrandDayFact, DistributorDayFact, OutletDayFact, OutletSkuDayFact, ServiceDayFact
+from .builders_sql import DELETE, FACTS, MONTH_CLEAR, MONTH_SET, ORDER_JOURNEY
+from .models import (
+    BookerDayFact,
+    BrandDayFact,
+    DistributorDayFact,
+    OutletDayFact,
+    OutletMonthFact,
+    OutletSkuDayFact,
+    ServiceDayFact,
+)
 
 # The visit statuses of a visit made (checked in), as the reconciliation counts them.
 VISITED = (VisitStatus.CHECKED_IN, VisitStatus.PRODUCTIVE, VisitStatus.UNPRODUCTIVE)
@@ -72,6 +81,7 @@ def _tables() -> dict[str, str]:
         "booker_fact": table(BookerDayFact), "sku_fact": table(OutletSkuDayFact),
         "dist_fact": table(DistributorDayFact), "brand_fact": table(BrandDayFact),
         "outlet_fact": table(OutletDayFact), "service_fact": table(ServiceDayFact),
+        "month_fact": table(OutletMonthFact),
         "distributor": table(Distributor), "journey": table(DailyJourney), "visit": table(Visit),
         "order": table(SecondaryOrder), "order_line": table(SecondaryOrderLine), "invoice": table(Invoice),
         "invoice_line": table(InvoiceLine), "credit_note": table(CreditNote), "credit_line": table(CreditNoteLine),
@@ -108,6 +118,7 @@ def _params(scope: Scope, business_date: date, dist: list[int]) -> dict[str, Any
         "due_booked_start": _local_start(booked_on, tz),
         "due_booked_end": _local_start(booked_on + timedelta(days=1), tz),
         "now": now, "is_today": now.astimezone(tz).date() == business_date,
+        "month": business_date.replace(day=1), "day_bit": 1 << (business_date.day - 1),
         "visited": [s.value for s in VISITED], "productive": VisitStatus.PRODUCTIVE.value,
         "unproductive": VisitStatus.UNPRODUCTIVE.value, "missed": VisitStatus.MISSED.value,
         "live_order": [s.value for s in LIVE_ORDER], "cancelled_load": LoadFormStatus.CANCELLED.value,
@@ -138,4 +149,6 @@ def facts_refresh(*, scope: Scope, business_date: date, distributor_ids: Iterabl
             cursor.execute(DELETE.format(fact=tables[key]), params)
             cursor.execute(insert.format(order_journey=order_journey, **tables), params)
             counts[name] = cursor.rowcount
+        cursor.execute(MONTH_CLEAR.format(**tables), params)
+        cursor.execute(MONTH_SET.format(**tables), params)
     return counts

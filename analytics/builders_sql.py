@@ -305,6 +305,25 @@ CROSS JOIN LATERAL (
 WHERE d.tenant_id = %(tenant_id)s AND d.id = ANY(%(dist)s)
 """
 
+# OutletMonthFact from the OutletDayFact slice just written: clear the date's bit of the outlets not visited that
+# date any more (only rows whose bit is set, so a first refresh touches none), then set it for those visited, an
+# upsert that rewrites only rows whose bit was clear. Not a DELETE of a slice: a month row holds the other days too.
+MONTH_CLEAR = """
+UPDATE {month_fact} m SET visited_days = m.visited_days & ~%(day_bit)s
+WHERE m.tenant_id = %(tenant_id)s AND m.date = %(month)s AND m.distributor_id = ANY(%(dist)s)
+  AND m.visited_days & %(day_bit)s <> 0
+  AND NOT EXISTS (SELECT 1 FROM {outlet_fact} f WHERE f.tenant_id = %(tenant_id)s
+      AND f.distributor_id = m.distributor_id AND f.date = %(business_date)s AND f.outlet_id = m.outlet_id
+      AND f.visited)
+"""
+MONTH_SET = """
+INSERT INTO {month_fact} AS m (tenant_id, distributor_id, date, outlet_id, visited_days)
+SELECT DISTINCT %(tenant_id)s, f.distributor_id, %(month)s::date, f.outlet_id, %(day_bit)s FROM {outlet_fact} f
+WHERE f.tenant_id = %(tenant_id)s AND f.date = %(business_date)s AND f.distributor_id = ANY(%(dist)s) AND f.visited
+ON CONFLICT (tenant_id, distributor_id, date, outlet_id)
+DO UPDATE SET visited_days = m.visited_days | EXCLUDED.visited_days WHERE m.visited_days & EXCLUDED.visited_days = 0
+"""
+
 # (fact table key, insert, key of the returned counts), in the order they run: BRAND_INSERT reads SKU_INSERT's rows.
 FACTS = (
     ("booker_fact", BOOKER_INSERT, "booker"),

@@ -5,7 +5,8 @@ column, as dicts keyed by the group (None: the whole period). analytics.selector
   and date first so the (tenant, date) indexes serve them, then by the scope's distributors and the filters the
   table has a column for.
 - `coverage`: one query: the outlet set (active outlets in scope, narrowed by the route and booker filters; per
-  group for route, booker and distributor) against the distinct outlets visited (OutletDayFact).
+  group for route, booker and distributor) against the distinct outlets visited: OutletMonthFact's day bits when
+  neither a route nor a booker narrows it (a tenant's month is one row per outlet), else OutletDayFact.
 - `snapshots`: one query: stock on hand (BrandDayFact) and receivables (DistributorDayFact) at each distributor's
   latest snapshot on or before a date. Per date (group "date"), each date gets each distributor's latest snapshot on
   or before it: the snapshots are turned into per-distributor changes and summed cumulatively, so a distributor
@@ -29,7 +30,7 @@ from pjp.models import DailyJourney, RouteStop
 
 from .builders import table
 from .kpi_defs import PLACES
-from .models import BrandDayFact, DistributorDayFact, OutletDayFact
+from .models import BrandDayFact, DistributorDayFact, OutletDayFact, OutletMonthFact
 
 GROUP_FIELDS = {"date": "date", "distributor": "distributor_id", "booker": "booker_id", "route": "route_id",
                 "brand": "brand_id"}
@@ -116,7 +117,8 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 def _tables() -> dict[str, str]:
     return {"outlet": table(Outlet), "stop": table(RouteStop), "journey": table(DailyJourney),
             "outlet_fact": table(OutletDayFact), "brand_fact": table(BrandDayFact),
-            "dist_fact": table(DistributorDayFact), "distributor": '"tenancy_distributor"'}
+            "dist_fact": table(DistributorDayFact), "month_fact": table(OutletMonthFact),
+            "distributor": '"tenancy_distributor"'}
 
 
 COVERAGE_BASE = {
@@ -158,11 +160,62 @@ BOOKER_STOPS = """ AND EXISTS (SELECT 1 FROM {journey} j
           AND rs.distributor_id = o.distributor_id AND rs.outlet_id = o.id)"""
 
 
+# Not narrowed to a route or a booker: the month facts (one row per outlet and month), each month's rows tested
+# against the bits of the period's days in that month.
+MONTH_SEEN = """
+WITH s AS MATERIALIZED (
+    SELECT o.id, o.distributor_id FROM {outlet} o WHERE o.tenant_id = %(t)s AND o.active{dist_o}
+),
+m AS (
+    SELECT m.distributor_id, m.outlet_id, m.date, m.visited_days FROM {month_fact} m
+    WHERE m.tenant_id = %(t)s AND m.date = ANY(%(months)s::date[])
+      AND m.visited_days & (%(masks)s::int[])[array_position(%(months)s::date[], m.date)] <> 0{dist_m}
+)
+"""
+MONTH_BY_KEY = """, seen AS (SELECT DISTINCT distributor_id, outlet_id FROM m)
+SELECT {key}, NULL::date, count(*), count(v.outlet_id) FROM s
+LEFT JOIN seen v ON v.distributor_id = s.distributor_id AND v.outlet_id = s.id GROUP BY 1"""
+MONTH_BY_DATE = """SELECT 0::bigint, NULL::date, count(*), 0 FROM s
+UNION ALL
+SELECT 0::bigint, g.day::date, 0, count(*) FROM m
+JOIN s ON s.distributor_id = m.distributor_id AND s.id = m.outlet_id
+JOIN generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') g(day)
+  ON date_trunc('month', g.day)::date = m.date AND m.visited_days & (1 << (extract(day FROM g.day)::int - 1)) <> 0
+GROUP BY g.day"""
+
+
+def month_masks(date_from: date, date_to: date) -> tuple[list[date], list[int]]:
+    """The months the period touches (their first days) and, for each, the bits of the period's days in it."""
+    masks: dict[date, int] = {}
+    day = date_from
+    while day <= date_to:
+        month = day.replace(day=1)
+        masks[month] = masks.get(month, 0) | (1 << (day.day - 1))
+        day += timedelta(days=1)
+    return list(masks), list(masks.values())
+
+
+def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters, group: str | None
+                    ) -> list[tuple[Any, ...]]:
+    dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
+    months, masks = month_masks(date_from, date_to)
+    sql = MONTH_SEEN.format(dist_o=dist_sql.format(col="o.distributor_id"),
+                            dist_m=dist_sql.format(col="m.distributor_id"), **_tables())
+    sql += MONTH_BY_DATE if group == "date" else MONTH_BY_KEY.format(
+        key="s.distributor_id" if group == "distributor" else "0::bigint")
+    return _fetch(sql, {"t": scope.tenant_id, "dist": dist, "months": months, "masks": masks,
+                        "date_from": date_from, "date_to": date_to})
+
+
 def coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters,
              group: str | None) -> dict[Any, dict[str, Any]]:
     """{key: {"outlets_visited", "outlets_in_scope"}} (see the coverage KPI's definition); per date, every date with
-    a visit, each against the whole outlet set. One query."""
+    a visit, each against the whole outlet set. One query: over the month facts unless narrowed to a route or a
+    booker (or grouped by them), else over the day facts, which carry the route and the booker."""
     route, booker = filters.get("route_id"), filters.get("booker_id")
+    if route is None and booker is None and group in (None, "distributor", "date"):
+        return _coverage_rows(_month_coverage(scope=scope, date_from=date_from, date_to=date_to, filters=filters,
+                                              group=group), group)
     dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
     tables = _tables()
     sql = COVERAGE.format(
@@ -176,7 +229,10 @@ def coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters,
     sql += COVERAGE_BY_DATE if group == "date" else COVERAGE_BY_KEY
     params = {"t": scope.tenant_id, "date_from": date_from, "date_to": date_to, "dist": dist, "route": route,
               "booker": booker}
-    rows = _fetch(sql, params)
+    return _coverage_rows(_fetch(sql, params), group)
+
+
+def _coverage_rows(rows: list[tuple[Any, ...]], group: str | None) -> dict[Any, dict[str, Any]]:
     if group != "date":
         return {(None if group is None else key): {"outlets_in_scope": total, "outlets_visited": seen}
                 for key, _d, total, seen in rows}

@@ -238,3 +238,22 @@ class BrandDayFact(FactModel):
             fields=["tenant", "distributor", "date", "booker_id", "route_id", "brand_id"],
             name="branddayfact_uniq", nulls_distinct=False)]
         indexes = [models.Index(fields=["tenant", "date"], name="branddayfact_tenant_date")]
+
+
+class OutletMonthFact(FactModel):
+    """Which days of a month an outlet was called on (visited): bit d-1 of `visited_days` is set when the outlet was
+    checked in on day d. `date` is the month's first day. What coverage over a period reads when it is not narrowed
+    to a route or a booker: one row per outlet and month instead of one per outlet and day, so a tenant-wide month
+    is some 200,000 small rows, not millions (OutletDayFact keeps the per-day rows, with route and booker).
+
+    Maintained by the builder from the OutletDayFact slice it has just written: the date's bit is cleared for the
+    outlets no longer visited that date and set for those visited (an upsert); a row whose bits are all clear may
+    remain, and counts as not called."""
+
+    outlet_id = models.BigIntegerField()
+    visited_days = models.IntegerField(default=0, help_text="bit d-1: visited on day d of the month")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "outlet_id"],
+                                               name="outletmonthfact_uniq")]
+        indexes = [models.Index(fields=["tenant", "date"], name="outletmonthfact_tenant_date")]
