@@ -11,12 +11,13 @@ from catalog.models import Outlet
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
+from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 from tests.factories.catalog import make_outlet
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = "/tmp/admin-outlets.png"
+SCREENSHOT = screenshot("admin-outlets.png")
 
 
 def log_in(page: Any, base_url: str, username: str) -> None:

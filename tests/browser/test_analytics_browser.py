@@ -1,13 +1,11 @@
 """The analytics dashboards in a real browser, for an analyst, a manufacturer admin and distributor staff: the KPI
 cards read the figures worked out by hand (the staff's their distributor's only), every chart is drawn by the
 vendored Chart.js (datasets with data, and the first series' colour on the canvas), nothing is logged to the console,
-and a screenshot of each page is kept in SCREENSHOTS.
+and a screenshot of each page is kept as a test artefact (tests/browser/conftest.py screenshot).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +13,12 @@ import pytest
 from dms.tenancy.enums import Role
 from tests.analytics.test_dashboards import A1, BOTH, two_days
 from tests.analytics.test_facts import refresh
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, screenshot
 from tests.browser.test_admin_browser import log_in
 from tests.reconciliation.money_fixtures import clean_day
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(os.environ.get("DMS_SCREENSHOTS", "/tmp"))
 # Per canvas: the chart's datasets with how many points have data, and the canvas pixel under one drawn point (a
 # line's point, the middle of a bar) of a dataset with data, against that dataset's colour.
 DRAWN = """() => Array.from(document.querySelectorAll('#analytics-chart-grid canvas')).map((canvas) => {
@@ -102,7 +99,7 @@ def test_each_kind_of_user_reads_its_kpis_with_charts_drawn(live_server, cast_a,
     else:
         assert page.locator("#id_distributor option").count() == 3  # All, A1, A2
     assert "PJP adherence" in page.inner_text("#table-kpis")
-    page.screenshot(path=str(SCREENSHOTS / f"analytics-dashboard-{role}.png"), full_page=True)
+    page.screenshot(path=screenshot(f"analytics-dashboard-{role}.png"), full_page=True)
 
     # when: the journeys of the same day, then the first one
     page.locator("#analytics-nav").get_by_role("link", name="Journeys: plan against actual").click()
@@ -117,7 +114,7 @@ def test_each_kind_of_user_reads_its_kpis_with_charts_drawn(live_server, cast_a,
     assert page.locator("svg.journey-map .planned-path").count() == 1
     assert "Distance" in page.inner_text("#journey-facts")
     assert page.locator("#table-actual tbody tr").count() >= 2
-    page.screenshot(path=str(SCREENSHOTS / f"analytics-journey-{role}.png"), full_page=True)
+    page.screenshot(path=screenshot(f"analytics-journey-{role}.png"), full_page=True)
 
     # when: the outlet funnel of the last seven days
     page.locator("#analytics-nav").get_by_role("link", name="Outlet funnel").click()
@@ -125,7 +122,7 @@ def test_each_kind_of_user_reads_its_kpis_with_charts_drawn(live_server, cast_a,
     # then: its chart drawn, and the stages
     assert assert_charts_drawn(page, role) == ["chart-funnel"]
     assert "Visited" in page.inner_text("#table-stages")
-    page.screenshot(path=str(SCREENSHOTS / f"analytics-funnel-{role}.png"), full_page=True)
+    page.screenshot(path=screenshot(f"analytics-funnel-{role}.png"), full_page=True)
     assert problems == [], problems
 
 
@@ -147,5 +144,5 @@ def test_sell_in_against_sell_through_and_the_receivables_ageing_are_drawn(live_
     assert {"chart-sell-value", "chart-sell-units", "chart-ageing", "chart-service"} <= set(charts)
     assert "chart-visits" not in charts  # no booker day: nothing to draw, so no empty chart
     assert page.locator("#table-by_brand tbody tr").count() == 1  # cola, chips and water are of one brand
-    page.screenshot(path=str(SCREENSHOTS / f"analytics-sales-{role}.png"), full_page=True)
+    page.screenshot(path=screenshot(f"analytics-sales-{role}.png"), full_page=True)
     assert problems == [], problems

@@ -16,6 +16,7 @@ from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.models import Distributor
 from dms.tenancy.scope import Scope
+from tests.browser.conftest import screenshot
 from tests.browser.test_admin_browser import log_in
 from tests.factories.catalog import make_outlet
 from tests.factories.pjp import make_route
@@ -23,8 +24,8 @@ from tests.pjp.test_admin import BASE_LAT, BASE_LNG, stop_codes
 
 pytestmark = pytest.mark.browser
 
-ROUTE_SCREENSHOT = "/tmp/route-map.png"
-PROPOSAL_SCREENSHOT = "/tmp/proposal.png"
+ROUTE_SCREENSHOT = screenshot("route-map.png")
+PROPOSAL_SCREENSHOT = screenshot("proposal.png")
 
 
 def arc_outlets(distributor: Distributor, n: int) -> list[Any]:

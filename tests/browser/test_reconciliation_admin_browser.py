@@ -9,12 +9,13 @@ import pytest
 
 from dms.tenancy.enums import Role
 from reconciliation.enums import ExceptionStatus
+from tests.browser.conftest import screenshot
 from tests.browser.test_admin_browser import log_in
 from tests.reconciliation.admin_fixtures import STUCK, TOTALS, exception_of, make_exception, make_run
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = "/tmp/admin-reconciliation.png"
+SCREENSHOT = screenshot("admin-reconciliation.png")
 
 
 def test_staff_take_and_resolve_an_exception_of_their_distributor(live_server, cast_a, page):
