@@ -55,6 +55,7 @@ from .builders_sql import DELETE, FACTS, MONTH_CLEAR, MONTH_SET, ORDER_JOURNEY
 from .models import (
     BookerDayFact,
     BrandDayFact,
+    DistributorBrandDayFact,
     DistributorDayFact,
     OutletDayFact,
     OutletMonthFact,
@@ -81,7 +82,7 @@ def _tables() -> dict[str, str]:
         "booker_fact": table(BookerDayFact), "sku_fact": table(OutletSkuDayFact),
         "dist_fact": table(DistributorDayFact), "brand_fact": table(BrandDayFact),
         "outlet_fact": table(OutletDayFact), "service_fact": table(ServiceDayFact),
-        "month_fact": table(OutletMonthFact),
+        "month_fact": table(OutletMonthFact), "dist_brand_fact": table(DistributorBrandDayFact),
         "distributor": table(Distributor), "journey": table(DailyJourney), "visit": table(Visit),
         "order": table(SecondaryOrder), "order_line": table(SecondaryOrderLine), "invoice": table(Invoice),
         "invoice_line": table(InvoiceLine), "credit_note": table(CreditNote), "credit_line": table(CreditNoteLine),
@@ -131,7 +132,7 @@ def facts_refresh(*, scope: Scope, business_date: date, distributor_ids: Iterabl
     """Rebuild the facts of the tenant-local `business_date` for the tenant's distributors (all, or those of
     `distributor_ids`), in one transaction: each fact table's slice is deleted and inserted anew. Idempotent.
     Call it inside tenant_scope of the scope's tenant. Returns the rows written per table
-    ({"booker", "outlet_sku", "brand", "outlet", "service", "distributor"} -> rows)."""
+    ({"booker", "outlet_sku", "brand", "distributor_brand", "outlet", "service", "distributor"} -> rows)."""
     current = current_scope_or_none()
     if current is None or current.tenant_id != scope.tenant_id:
         raise RuntimeError("facts_refresh runs inside tenant_scope() of the scope's tenant")

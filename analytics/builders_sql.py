@@ -305,6 +305,20 @@ CROSS JOIN LATERAL (
 WHERE d.tenant_id = %(tenant_id)s AND d.id = ANY(%(dist)s)
 """
 
+# BrandDayFact's slice summed per distributor and brand, and per distributor over all brands (brand_id null).
+DIST_BRAND_INSERT = """
+INSERT INTO {dist_brand_fact} (tenant_id, distributor_id, date, brand_id, ordered_lines, ordered_units,
+    ordered_value, invoiced_lines, invoiced_units, invoiced_value, delivered_units, delivered_value, returned_units,
+    returned_value, primary_received_units, primary_received_value, stock_on_hand_units)
+SELECT %(tenant_id)s, b.distributor_id, %(business_date)s, b.brand_id, sum(ordered_lines), sum(ordered_units),
+    sum(ordered_value), sum(invoiced_lines), sum(invoiced_units), sum(invoiced_value), sum(delivered_units),
+    sum(delivered_value), sum(returned_units), sum(returned_value), sum(primary_received_units),
+    sum(primary_received_value), sum(stock_on_hand_units)
+FROM {brand_fact} b
+WHERE b.tenant_id = %(tenant_id)s AND b.date = %(business_date)s AND b.distributor_id = ANY(%(dist)s)
+GROUP BY GROUPING SETS ((b.distributor_id, b.brand_id), (b.distributor_id))
+"""
+
 # OutletMonthFact from the OutletDayFact slice just written: clear the date's bit of the outlets not visited that
 # date any more (only rows whose bit is set, so a first refresh touches none), then set it for those visited, an
 # upsert that rewrites only rows whose bit was clear. Not a DELETE of a slice: a month row holds the other days too.
@@ -329,6 +343,7 @@ FACTS = (
     ("booker_fact", BOOKER_INSERT, "booker"),
     ("sku_fact", SKU_INSERT, "outlet_sku"),
     ("brand_fact", BRAND_INSERT, "brand"),
+    ("dist_brand_fact", DIST_BRAND_INSERT, "distributor_brand"),
     ("outlet_fact", OUTLET_INSERT, "outlet"),
     ("service_fact", SERVICE_INSERT, "service"),
     ("dist_fact", DISTRIBUTOR_INSERT, "distributor"),

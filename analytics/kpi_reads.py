@@ -1,9 +1,9 @@
 """The reads behind the KPIs (analytics.kpi_defs): sums of the daily facts over a period, whole or grouped by one
 column, as dicts keyed by the group (None: the whole period). analytics.selectors merges them and evaluates the KPIs.
 
-- `fact_sums`: one aggregate query per fact table (BookerDayFact, BrandDayFact, ServiceDayFact), filtered by tenant
-  and date first so the (tenant, date) indexes serve them, then by the scope's distributors and the filters the
-  table has a column for.
+- `fact_sums`: one aggregate query per fact table (BookerDayFact, BrandDayFact or its roll-up per distributor,
+  ServiceDayFact), filtered by tenant and date first so the (tenant, date) indexes serve them, then by the scope's
+  distributors and the filters the table has a column for.
 - `coverage`: one query: the outlet set (active outlets in scope, narrowed by the route and booker filters; per
   group for route, booker and distributor) against the distinct outlets visited: OutletMonthFact's day bits when
   neither a route nor a booker narrows it (a tenant's month is one row per outlet), else OutletDayFact.
@@ -30,7 +30,7 @@ from pjp.models import DailyJourney, RouteStop
 
 from .builders import table
 from .kpi_defs import PLACES
-from .models import BrandDayFact, DistributorDayFact, OutletDayFact, OutletMonthFact
+from .models import BrandDayFact, DistributorBrandDayFact, DistributorDayFact, OutletDayFact, OutletMonthFact
 
 GROUP_FIELDS = {"date": "date", "distributor": "distributor_id", "booker": "booker_id", "route": "route_id",
                 "brand": "brand_id"}
@@ -83,8 +83,15 @@ def _hours(value: Any) -> Decimal:
 
 def fact_sums(model: Any, sums: dict[str, Any], *, scope: Scope, date_from: date, date_to: date, filters: Filters,
               group: str | None) -> dict[Any, dict[str, Any]]:
-    """The sums of the model's facts, whole ({None: sums}) or per value of the group's column. One query."""
+    """The sums of the model's facts, whole ({None: sums}) or per value of the group's column. One query.
+    BrandDayFact's sums come from its roll-up per distributor (DistributorBrandDayFact) when no booker or route
+    narrows or groups them: the brand's rows with a brand filter or by brand, else the all-brands rows."""
+    if model is BrandDayFact and filters.get("booker_id") is None and filters.get("route_id") is None \
+            and group not in ("booker", "route"):
+        model = DistributorBrandDayFact
     qs = facts(model, scope=scope, date_from=date_from, date_to=date_to, filters=filters)
+    if model is DistributorBrandDayFact and filters.get("brand_id") is None:
+        qs = qs.filter(brand_id__isnull=group != "brand")
     if group is None:
         rows = {None: qs.aggregate(**sums)}
     else:

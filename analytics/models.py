@@ -257,3 +257,31 @@ class OutletMonthFact(FactModel):
         constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "outlet_id"],
                                                name="outletmonthfact_uniq")]
         indexes = [models.Index(fields=["tenant", "date"], name="outletmonthfact_tenant_date")]
+
+
+class DistributorBrandDayFact(FactModel):
+    """BrandDayFact summed over bookers and routes: one row per distributor, date and brand, plus one with brand_id
+    null for all brands. What the sales KPIs read when no booker or route narrows them (a tenant's week is some
+    3,500 all-brand rows instead of half a million booker x route x brand rows). Same columns and meanings as
+    BrandDayFact; the builder writes it from the BrandDayFact slice it has just written (GROUPING SETS), so the two
+    always agree (a test keeps them equal)."""
+
+    brand_id = models.BigIntegerField(null=True, blank=True, help_text="null: all brands")
+    ordered_lines = models.PositiveIntegerField(default=0)
+    ordered_units = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    invoiced_lines = models.PositiveIntegerField(default=0)
+    invoiced_units = models.BigIntegerField(default=0)
+    invoiced_value = _money()
+    delivered_units = models.BigIntegerField(default=0)
+    delivered_value = _money()
+    returned_units = models.BigIntegerField(default=0)
+    returned_value = _money()
+    primary_received_units = models.BigIntegerField(default=0)
+    primary_received_value = _money()
+    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "brand_id"],
+                                               name="distributorbranddayfact_uniq", nulls_distinct=False)]
+        indexes = [models.Index(fields=["tenant", "date"], name="distbranddayfact_tenant_date")]

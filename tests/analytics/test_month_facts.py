@@ -1,6 +1,7 @@
-"""OutletMonthFact: the builder keeps each outlet's visited-day bits of the month in step with OutletDayFact (set
-when visited, cleared when a refresh no longer finds the visit, other days' bits untouched), and the coverage it
-serves equals coverage counted from the day facts."""
+"""The roll-ups the builder keeps beside the day facts. OutletMonthFact: each outlet's visited-day bits of the month
+stay in step with OutletDayFact (set when visited, cleared when a refresh no longer finds the visit, other days' bits
+untouched), and the coverage it serves equals coverage counted from the day facts. DistributorBrandDayFact: every
+column equals the sum of BrandDayFact's rows per distributor and brand, and over all brands."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from analytics.kpi_reads import coverage, month_masks
-from analytics.models import OutletMonthFact
+from analytics.models import BrandDayFact, DistributorBrandDayFact, OutletMonthFact
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from pjp.enums import VisitStatus
 from pjp.models import Visit
-from tests.analytics.test_facts import booker_day, refresh
+from tests.analytics.test_facts import booker_day, refresh, rows
+from tests.reconciliation.money_fixtures import clean_day
+
+ROLLUP_COLUMNS = ("ordered_lines", "ordered_units", "ordered_value", "invoiced_lines", "invoiced_units",
+                  "invoiced_value", "delivered_units", "delivered_value", "returned_units", "returned_value",
+                  "primary_received_units", "primary_received_value", "stock_on_hand_units")
 
 
 def bits(tenant_id: int, month: date) -> dict[str, int]:
@@ -70,3 +78,24 @@ def test_month_coverage_equals_day_coverage(cast_a: Any, api_as: Any) -> None:
     with tenant_scope(Scope.system(tid)) as scope:
         by_route = coverage(scope=scope, filters={"route_id": day.journey.route_id}, group=None, **common)[None]
     assert by_route == {"outlets_in_scope": 4, "outlets_visited": 3}
+
+
+@pytest.mark.parametrize("scenario", ["booker_day", "clean_day"])
+def test_the_distributor_brand_rollup_sums_the_brand_facts(cast_a: Any, api_as: Any, scenario: str) -> None:
+    """Per distributor and brand, and per distributor over all brands (brand null), every column of
+    DistributorBrandDayFact equals the sum of BrandDayFact's rows."""
+    today = booker_day(cast_a, api_as)[0].today if scenario == "booker_day" else clean_day(cast_a).today
+    tid = cast_a.tenant.pk
+    refresh(tid, today)
+    brand_rows = rows(tid, BrandDayFact, today)
+    assert brand_rows
+    expected: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in brand_rows:
+        for key in ((row["distributor_id"], row["brand_id"]), (row["distributor_id"], None)):
+            sums = expected.setdefault(key, {c: None if c == "stock_on_hand_units" else 0 for c in ROLLUP_COLUMNS})
+            for c in ROLLUP_COLUMNS:
+                if row[c] is not None:
+                    sums[c] = (sums[c] or 0) + row[c]
+    got = {(r["distributor_id"], r["brand_id"]): {c: r[c] for c in ROLLUP_COLUMNS}
+           for r in rows(tid, DistributorBrandDayFact, today)}
+    assert got == expected
