@@ -203,7 +203,28 @@ class ServiceDayFact(FactModel):
         indexes = [models.Index(fields=["tenant", "date"], name="servicedayfact_tenant_date")]
 
 
-class BrandDayFact(FactModel):
+class SalesFactModel(FactModel):
+    """The sales, sell-in and stock columns BrandDayFact and its roll-up DistributorBrandDayFact share."""
+
+    ordered_lines = models.PositiveIntegerField(default=0)
+    ordered_units = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    invoiced_lines = models.PositiveIntegerField(default=0)
+    invoiced_units = models.BigIntegerField(default=0)
+    invoiced_value = _money()
+    delivered_units = models.BigIntegerField(default=0)
+    delivered_value = _money()
+    returned_units = models.BigIntegerField(default=0)
+    returned_value = _money()
+    primary_received_units = models.BigIntegerField(default=0)
+    primary_received_value = _money()
+    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class BrandDayFact(SalesFactModel):
     """OutletSkuDayFact rolled up to (booker, route, brand), which is what the dashboards filter by, plus the
     distributor's primary receipts and stock by brand (rows with booker_id and route_id null):
 
@@ -219,19 +240,6 @@ class BrandDayFact(FactModel):
     booker_id = models.BigIntegerField(null=True, blank=True)
     route_id = models.BigIntegerField(null=True, blank=True)
     brand_id = models.BigIntegerField()
-    ordered_lines = models.PositiveIntegerField(default=0)
-    ordered_units = models.BigIntegerField(default=0)
-    ordered_value = _money()
-    invoiced_lines = models.PositiveIntegerField(default=0)
-    invoiced_units = models.BigIntegerField(default=0)
-    invoiced_value = _money()
-    delivered_units = models.BigIntegerField(default=0)
-    delivered_value = _money()
-    returned_units = models.BigIntegerField(default=0)
-    returned_value = _money()
-    primary_received_units = models.BigIntegerField(default=0)
-    primary_received_value = _money()
-    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(
@@ -259,7 +267,7 @@ class OutletMonthFact(FactModel):
         indexes = [models.Index(fields=["tenant", "date"], name="outletmonthfact_tenant_date")]
 
 
-class DistributorBrandDayFact(FactModel):
+class DistributorBrandDayFact(SalesFactModel):
     """BrandDayFact summed over bookers and routes: one row per distributor, date and brand, plus one with brand_id
     null for all brands. What the sales KPIs read when no booker or route narrows them (a tenant's week is some
     3,500 all-brand rows instead of half a million booker x route x brand rows). Same columns and meanings as
@@ -267,19 +275,6 @@ class DistributorBrandDayFact(FactModel):
     always agree (a test keeps them equal)."""
 
     brand_id = models.BigIntegerField(null=True, blank=True, help_text="null: all brands")
-    ordered_lines = models.PositiveIntegerField(default=0)
-    ordered_units = models.BigIntegerField(default=0)
-    ordered_value = _money()
-    invoiced_lines = models.PositiveIntegerField(default=0)
-    invoiced_units = models.BigIntegerField(default=0)
-    invoiced_value = _money()
-    delivered_units = models.BigIntegerField(default=0)
-    delivered_value = _money()
-    returned_units = models.BigIntegerField(default=0)
-    returned_value = _money()
-    primary_received_units = models.BigIntegerField(default=0)
-    primary_received_value = _money()
-    stock_on_hand_units = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "brand_id"],
