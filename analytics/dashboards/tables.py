@@ -29,32 +29,9 @@ TENTHS = Decimal("0.1")
 ONE = Decimal(1)
 DASH = "—"
 
-# How a KPI's value reads. A KPI not named here gets a unit from its name (kpi_unit), so new KPIs show sensibly.
-KPI_UNITS: dict[str, str] = {
-    "lines_per_call": "number",
-    "drop_size": "money",
-    "unique_outlets_called": "count",
-    "stock_cover_days": "days",
-}
-PERCENT_HINTS = ("rate", "adherence", "coverage", "otif", "on_time", "in_full", "_vs_", "share", "ratio")
-MONEY_HINTS = ("value", "sell_in", "sell_through", "receivable", "ar_", "collection", "size", "sales")
-
-
 def kpi_unit(kpi: Kpi) -> str:
-    """percent, money, number, count or days."""
-    declared = getattr(kpi, "unit", None)
-    if declared:
-        return str(declared)
-    if kpi.name in KPI_UNITS:
-        return KPI_UNITS[kpi.name]
-    money = any(h in kpi.name for h in MONEY_HINTS)
-    if "days" in kpi.name:
-        return "days"
-    if kpi.denominator is None:
-        return "money" if money else "count"
-    if any(h in kpi.name for h in PERCENT_HINTS):
-        return "percent"
-    return "money" if money else "number"
+    """percent, money, number, count or days: as the KPI declares it (analytics.kpi_defs)."""
+    return kpi.unit
 
 
 def kpi_label(kpi: Kpi) -> str:
