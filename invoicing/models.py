@@ -85,6 +85,9 @@ class Invoice(DistributorModel):
                                    name="invoice_amounts_nonneg"),
             models.CheckConstraint(condition=Q(credited_amount__lte=models.F("total")),
                                    name="invoice_credit_le_total"),
+            # No path, not even a superuser past the immutability trigger, writes figures that do not add up.
+            models.CheckConstraint(condition=Q(total=models.F("gross") - models.F("discount") + models.F("tax")),
+                                   name="invoice_total_adds_up"),
         ]
         indexes = [
             models.Index(fields=["distributor", "invoice_date"], name="invoice_day"),
@@ -129,6 +132,13 @@ class InvoiceLine(DistributorModel):
         ordering = ["invoice", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["distributor", "invoice", "line_no"], name="invoiceline_no_uniq"),
+            models.CheckConstraint(condition=Q(total=models.F("gross") - models.F("discount") + models.F("tax")),
+                                   name="invoiceline_total_adds_up"),
+        ]
+        indexes = [
+            # The nightly invoice-totals gate: a tenant's lines in a range of invoice ids, read from the index alone.
+            models.Index(fields=["tenant", "invoice"], include=["distributor", "gross", "discount", "tax", "total"],
+                         name="invoiceline_money"),
         ]
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg2.errors
 import pytest
 from django.db import connection
 from django.db.models import F
@@ -76,7 +77,7 @@ def test_a_clean_day_gives_no_exception_from_any_money_check(day):
     assert found(day.tenant_id, open_only=False) == []
     # and the gated checks' control totals agreed: their detailed pass did not run
     assert {code: c["suspects"] for code, c in counts.items() if "suspects" in c} == {
-        "stock_ledger": 0, "stock_reserved": 0}
+        "stock_ledger": 0, "stock_reserved": 0, "invoice_totals": 0}
 
 
 def test_a_gate_sends_only_the_distributor_whose_control_totals_disagree_to_the_detailed_pass(day, cast_a):
@@ -176,31 +177,70 @@ def test_stock_reserved_counts_invoiced_allocations_as_holding_stock_until_loade
 
 @pytest.mark.django_db(transaction=True)
 def test_invoice_totals_finds_issued_invoices_tampered_past_the_immutability_trigger(cast_a):
-    # given: X's header total raised by 9.00, and V's line tax by 1.00, as the database superuser
+    # given: X's header gross and total raised by 9.00, and V's line tax and total by 1.00, as the database superuser
     day = clean_day(cast_a)
     x, v = day.invoices["X"], day.invoices["V"]
-    assert tamper("UPDATE invoicing_invoice SET total = total + 9 WHERE id = %s", [x.pk]) == 1
-    assert tamper("UPDATE invoicing_invoiceline SET tax = tax + 1 WHERE invoice_id = %s", [v.pk]) == 1
+    assert tamper("UPDATE invoicing_invoice SET gross = gross + 9, total = total + 9 WHERE id = %s", [x.pk]) == 1
+    assert tamper("UPDATE invoicing_invoiceline SET tax = tax + 1, total = total + 1 WHERE invoice_id = %s",
+                  [v.pk]) == 1
     # when
     counts = reconcile(day.tenant_id, day.today)
-    # then
-    assert counts["invoice_totals"]["found"] == 2
+    # then: the control totals of the one distributor disagree, and its detailed pass finds both
+    assert (counts["invoice_totals"]["suspects"], counts["invoice_totals"]["found"]) == (1, 2)
     exceptions = found(day.tenant_id)
     assert keys(exceptions) == [("invoice_totals", f"invoice:{x.pk}"), ("invoice_totals", f"invoice:{v.pk}")]
     x_found, v_found = exceptions
     assert x_found.message == (
-        f"Invoice {x.number_text}: lines add to {amount(x.total)}, header says {amount(x.total + 9)}; header total "
-        f"{amount(x.total + 9)} is not gross {amount(x.gross)} less discount {amount(x.discount)} plus tax "
-        f"{amount(x.tax)} ({amount(x.total)}).")
+        f"Invoice {x.number_text}: lines add to {amount(x.total)}, header says {amount(x.total + 9)}; gross: lines "
+        f"add to {amount(x.gross)}, header says {amount(x.gross + 9)}.")
     assert x_found.detail["header"]["total"] == str(x.total + 9)
     assert x_found.detail["lines"]["total"] == str(x.total)
     assert x_found.records[0] == {"type": "invoice", "id": x.pk, "ref": x.number_text}
     assert x_found.records[1] == {"type": "order", "id": day.orders["X"].pk}
-    assert v_found.message == (f"Invoice {v.number_text}: tax: lines add to {amount(v.tax + 1)}, header says "
-                               f"{amount(v.tax)}; 1 of 1 lines do not add up (total is not gross less discount "
-                               "plus tax).")
+    assert v_found.message == (f"Invoice {v.number_text}: lines add to {amount(v.total + 1)}, header says "
+                               f"{amount(v.total)}; tax: lines add to {amount(v.tax + 1)}, header says "
+                               f"{amount(v.tax)}.")
     # and the day before has no invoice of its own: a day check looks at its date only
     assert reconcile(day.tenant_id, day.today - timedelta(days=1))["invoice_totals"]["found"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_totals_finds_invoices_whose_lines_are_gone_even_with_a_zero_total(cast_a):
+    # given: X's lines deleted; V's lines deleted and its figures zeroed (no sum can differ: only the gate's count of
+    # zero totals makes its distributor a suspect)
+    day = clean_day(cast_a)
+    x, v = day.invoices["X"], day.invoices["V"]
+    assert tamper("DELETE FROM invoicing_invoiceline WHERE invoice_id = %s", [x.pk]) >= 1
+    assert tamper("DELETE FROM invoicing_invoiceline WHERE invoice_id = %s", [v.pk]) >= 1
+    assert tamper("UPDATE invoicing_invoice SET gross = 0, discount = 0, tax = 0, total = 0 WHERE id = %s",
+                  [v.pk]) == 1
+    # when
+    counts = reconcile(day.tenant_id, day.today)
+    # then
+    assert (counts["invoice_totals"]["suspects"], counts["invoice_totals"]["found"]) == (1, 2)
+    x_found, v_found = [e for e in found(day.tenant_id) if e.check_code == "invoice_totals"]
+    assert x_found.message == (f"Invoice {x.number_text}: it has no lines; lines add to 0.00, header says "
+                               f"{amount(x.total)}; gross: lines add to 0.00, header says {amount(x.gross)}"
+                               + (f"; tax: lines add to 0.00, header says {amount(x.tax)}" if x.tax else "") + ".")
+    assert v_found.message == f"Invoice {v.number_text}: it has no lines."
+    assert v_found.detail["line_count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invoice_figures_that_do_not_add_up_are_refused_even_past_the_triggers(cast_a):
+    # given: an issued invoice and its lines
+    day = clean_day(cast_a)
+    x = day.invoices["X"]
+    # when/then: a header or line whose total is not gross - discount + tax cannot be written by anyone
+    for sql in ("UPDATE invoicing_invoice SET total = total + 9 WHERE id = %s",
+                "UPDATE invoicing_invoiceline SET tax = tax + 1 WHERE invoice_id = %s"):
+        with pytest.raises(psycopg2.errors.CheckViolation, match="total_adds_up"):
+            tamper(sql, [x.pk])
+    # and nothing moved
+    with scoped(day):
+        assert Invoice.objects.get(pk=x.pk).total == x.total
+        assert sum(line.total for line in InvoiceLine.objects.filter(invoice_id=x.pk)) == x.total
+    assert reconcile(day.tenant_id, day.today)["invoice_totals"]["found"] == 0
 
 
 # --- 4. credit notes -----------------------------------------------------------------------------------------------
