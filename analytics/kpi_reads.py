@@ -7,10 +7,11 @@ column, as dicts keyed by the group (None: the whole period). analytics.selector
 - `coverage`: one query: the outlet set (active outlets in scope, narrowed by the route and booker filters; per
   group for route, booker and distributor) against the distinct outlets visited: OutletMonthFact's day bits when
   neither a route nor a booker narrows it (a tenant's month is one row per outlet), else OutletDayFact.
-- `snapshots`: one query: stock on hand (BrandDayFact) and receivables (DistributorDayFact) at each distributor's
-  latest snapshot on or before a date. Per date (group "date"), each date gets each distributor's latest snapshot on
-  or before it: the snapshots are turned into per-distributor changes and summed cumulatively, so a distributor
-  not refreshed on some date carries its last figures forward.
+- `snapshots`: one query: stock on hand (DistributorBrandDayFact; BrandDayFact under a booker or route filter) and
+  receivables (DistributorDayFact) at each distributor's latest snapshot on or before a date. Per date (group
+  "date"), each date gets each distributor's latest snapshot on or before it: the snapshots are turned into
+  per-distributor changes and summed cumulatively, so a distributor not refreshed on some date carries its last
+  figures forward.
 Raw SQL where the ORM cannot say it (LATERAL, windows); every statement names tenant_id and the distributors. That SQL
 is PostgreSQL's, as the builder's is: on the SQLite demo, where no facts are built, it is not run and reads nothing.
 """
@@ -123,7 +124,7 @@ def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def _tables() -> dict[str, str]:
     return {"outlet": table(Outlet), "stop": table(RouteStop), "journey": table(DailyJourney),
-            "outlet_fact": table(OutletDayFact), "brand_fact": table(BrandDayFact),
+            "outlet_fact": table(OutletDayFact),
             "dist_fact": table(DistributorDayFact), "month_fact": table(OutletMonthFact),
             "distributor": '"tenancy_distributor"'}
 
@@ -269,7 +270,7 @@ per_snap AS (
         coalesce(s.ar_over_90, 0) AS ar_over_90
     FROM snaps s
     LEFT JOIN LATERAL (
-        SELECT {stock_key} AS key, sum(b.stock_on_hand_units) AS units FROM {brand_fact} b
+        SELECT {stock_key} AS key, sum(b.stock_on_hand_units) AS units FROM {stock_fact} b
         WHERE b.tenant_id = %(t)s AND b.distributor_id = s.distributor_id AND b.date = s.date
           AND b.stock_on_hand_units IS NOT NULL{brand_filters}
         GROUP BY 1
@@ -292,17 +293,29 @@ FROM (
 GROUP BY date WINDOW w AS (ORDER BY date) ORDER BY date"""
 
 
+def _stock_source(filters: Filters, group: str | None) -> tuple[str, str]:
+    """Where a snapshot's stock is read and the conditions on it: the roll-up per distributor and brand (its
+    all-brands row, or the brand's rows) unless a booker or route narrows it, else BrandDayFact's rows with those
+    columns (stock rows have neither, so the stock is then zero, as on BrandDayFact)."""
+    if filters.get("booker_id") is None and filters.get("route_id") is None:
+        if filters.get("brand_id") is not None:
+            return table(DistributorBrandDayFact), " AND b.brand_id = %(brand_id)s"
+        return table(DistributorBrandDayFact), " AND b.brand_id IS NOT NULL" if group == "brand" else \
+            " AND b.brand_id IS NULL"
+    return table(BrandDayFact), "".join(f" AND b.{k} = %({k})s" for k in ("brand_id", "booker_id", "route_id")
+                                        if filters.get(k) is not None)
+
+
 def snapshots(*, scope: Scope, date_from: date, date_to: date, filters: Filters,
               group: str | None) -> dict[Any, dict[str, Any]]:
     """Stock on hand and receivables ({key: {SNAPSHOT_KEYS..}}) at each distributor's latest snapshot on or before
     date_to, whole or per distributor or brand (brand: stock only); per date, on or before each date (the dict then
     holds the dates that have a snapshot: a date between two holds the earlier one's figures). One query."""
     dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
-    brand_filters = "".join(f" AND b.{k} = %({k})s" for k in ("brand_id", "booker_id", "route_id")
-                            if filters.get(k) is not None)
+    stock_fact, brand_filters = _stock_source(filters, group)
     key = {"distributor": "distributor_id", "brand": "key"}.get(group or "", "NULL::bigint")
     sql = SNAPSHOT.format(dist_d=dist_sql.format(col="d.id"), dist_f=dist_sql.format(col="f.distributor_id"),
-                          stock_key="b.brand_id" if group == "brand" else "NULL::bigint",
+                          stock_key="b.brand_id" if group == "brand" else "NULL::bigint", stock_fact=stock_fact,
                           brand_filters=brand_filters, **_tables())
     sql += SNAPSHOT_SERIES if group == "date" else SNAPSHOT_TOTAL.format(key=key)
     params = {"t": scope.tenant_id, "first": date_from if group == "date" else date_to, "last": date_to,
