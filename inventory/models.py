@@ -41,7 +41,7 @@ class Warehouse(DistributorModel):
 
 
 class StockMovement(DistributorModel):
-    """One change of stock, never updated or deleted. `qty_units` is signed (+ raises, - lowers); the deltas say
+    """One change of stock, never updated or deleted (a trigger refuses both: migration 0004). `qty_units` is signed (+ raises, - lowers); the deltas say
     what it did to the balance: receipt +on_hand, allocation +reserved, release -reserved, dispatch -on_hand and
     -reserved, return +on_hand, adjustment +/-on_hand."""
 
@@ -70,6 +70,8 @@ class StockMovement(DistributorModel):
         indexes = [
             models.Index(fields=["distributor", "warehouse", "sku", "created_at"], name="stockmovement_history"),
             models.Index(fields=["distributor", "reference_type", "reference_id"], name="stockmovement_reference"),
+            # the nightly stock check: a tenant's movements after its ledger checkpoint (reconciliation)
+            models.Index(fields=["tenant", "id"], name="stockmovement_since"),
         ]
 
     def __str__(self) -> str:

@@ -108,3 +108,28 @@ class ExceptionEvent(DistributorModel, TransitionEvent):
 
     class Meta:
         ordering = ["exception", "created_at", "id"]
+
+
+class LedgerCheckpoint(DistributorModel):
+    """A distributor's stock ledger summed up to a movement id: where the nightly stock check (checks/money.py,
+    stock_ledger) starts, so that it reads the movements written since instead of the whole ledger each night.
+
+    The sums are the check's control totals (on hand and reserved deltas under its two weightings of warehouse and
+    SKU); `weights` names that weighting, and a checkpoint of another one counts as none (it is rebuilt). Moved
+    forward by the check's prepare step only (never by operational code), to movements older than
+    RECONCILIATION_LEDGER_SETTLED_MINUTES: a movement id is taken when its transaction inserts it, so one taken
+    earlier may still commit after a later one; by then it has. A tenant's checkpoints share one upto_movement_id."""
+
+    upto_movement_id = models.BigIntegerField(default=0, help_text="the movements with ids up to this are summed")
+    movements = models.BigIntegerField(default=0)
+    on_hand_1 = models.DecimalField(max_digits=40, decimal_places=0, default=0)
+    on_hand_2 = models.DecimalField(max_digits=40, decimal_places=0, default=0)
+    reserved_1 = models.DecimalField(max_digits=40, decimal_places=0, default=0)
+    reserved_2 = models.DecimalField(max_digits=40, decimal_places=0, default=0)
+    weights = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor"], name="ledgercheckpoint_uniq")]
+
+    def __str__(self) -> str:
+        return f"Ledger of distributor {self.distributor_id} up to movement {self.upto_movement_id}"

@@ -179,6 +179,9 @@ MOBILE_AFTER_PUSH: list[str] = env.list("MOBILE_AFTER_PUSH", default=["analytics
 RECONCILIATION_EXTRA_CHECKS: list[str] = env.list("RECONCILIATION_EXTRA_CHECKS", default=[])
 # A running reconciliation whose worker has not reported for this long is picked up by the redrive.
 RECONCILIATION_LEASE_SECONDS = env.int("RECONCILIATION_LEASE_SECONDS", default=600)
+# The stock check's ledger checkpoint moves only up to movements older than this: longer than any transaction that
+# writes stock movements can stay open.
+RECONCILIATION_LEDGER_SETTLED_MINUTES = env.int("RECONCILIATION_LEDGER_SETTLED_MINUTES", default=60)
 # How long mobile pull cursors stay valid (change-feed retention); a device may be offline 3 days (DESIGN §9).
 SYNC_CHANGE_RETENTION_DAYS = env.int("SYNC_CHANGE_RETENTION_DAYS", default=7)
 

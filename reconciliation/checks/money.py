@@ -26,7 +26,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from catalog.models import Outlet, Sku
 from dispatch.enums import AdviceStatus, DeliveryOutcome, LoadFormStatus
@@ -46,7 +48,7 @@ from orders.enums import PrimaryOrderStatus
 from orders.models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
 
 from ..enums import CheckScope
-from ..models import ReconciliationException
+from ..models import LedgerCheckpoint, ReconciliationException
 from .base import Check, CheckContext, fingerprint, table
 
 # How far back the primary checks look at documents that are no longer in flight (a closed or rejected order, a DA
@@ -91,7 +93,7 @@ def _tables() -> dict[str, str]:
         "note_line": table(CreditNoteLine), "load_form": table(LoadForm), "stop": table(LoadFormInvoice),
         "delivery_line": table(DeliveryLine), "advice": table(DispatchAdvice),
         "advice_line": table(DispatchAdviceLine), "receipt": table(GoodsReceipt),
-        "receipt_line": table(GoodsReceiptLine), "primary": table(PrimaryOrder),
+        "receipt_line": table(GoodsReceiptLine), "primary": table(PrimaryOrder), "checkpoint": table(LedgerCheckpoint),
         "primary_line": table(PrimaryOrderLine), "primary_event": table(PrimaryOrderEvent),
     }
 
@@ -108,20 +110,11 @@ def _still_open(code: str, prefix: str) -> str:
 
 # --- 1. stock balances against the ledger --------------------------------------------------------------------------
 
-# One hash aggregate of the tenant's movements by (distributor, warehouse, SKU), full-joined to its balances: a
-# balance with no movements and movements with no balance row are found too (the latter keyed by warehouse and SKU).
-# The SELECT reads one snapshot, and a movement and its balance update commit together, so a stock change made while
-# the check runs never shows as a mismatch.
-#
-# Cost: this is the one check that reads a whole history, a sequential scan of the movements (a few narrow columns,
-# about two rows per order line: the allocation and the dispatch) and a hash aggregate with one group per balance.
-# On a design-size day that is about the day's order lines again; it grows with the ledger. Made incremental, it
-# reads only what is new: a checkpoint row per balance (balance id, the last movement id summed, the on hand and
-# reserved sums up to it), owned by inventory and moved forward by an inventory service in the check's `prepare` for
-# the balances that matched. The check then compares each balance with its checkpoint plus the movements with a
-# higher id, read through an index on (distributor, id). Movement ids come from a sequence and a transaction may
-# commit after one with a higher id, so the checkpoint moves only up to movements older than the longest write
-# transaction (created_at < now - a few minutes); anything newer is summed every night.
+# The detailed pass, for the distributors the gate suspects: one hash aggregate of their movements by (distributor,
+# warehouse, SKU), full-joined to their balances: a balance with no movements and movements with no balance row are
+# found too (the latter keyed by warehouse and SKU). It reads those distributors' whole ledger, so what it reports
+# never depends on a checkpoint. The SELECT reads one snapshot, and a movement and its balance update commit
+# together, so a stock change made while the check runs never shows as a mismatch.
 STOCK_LEDGER = """
 WITH ledger AS (
     SELECT m.distributor_id, m.warehouse_id, m.sku_id, sum(m.on_hand_delta) AS on_hand,
@@ -179,15 +172,31 @@ def _stock_ledger(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
 
 
 # The gate (checks/base.py): per distributor, the balances' on hand and reserved against the movements' deltas, each
-# side summed under two weightings of (warehouse, SKU). One streaming aggregate with a group per distributor, read
-# in parallel; the detailed comparison above runs only for a distributor whose totals disagree.
+# side summed under two weightings of (warehouse, SKU); the detailed comparison above runs only for a distributor
+# whose totals disagree. The ledger side is the distributor's checkpoint (LedgerCheckpoint) plus the movements after
+# it, read through stockmovement_since (tenant, id): each night reads the movements written since the night before
+# (and the last RECONCILIATION_LEDGER_SETTLED_MINUTES' again), never the whole history. The check's prepare step
+# first moves the checkpoints forward (`_ledger_advance`).
+LEDGER_WEIGHTS = "fingerprint-v1"  # LedgerCheckpoint.weights: the weighting below; a checkpoint of another is none
 STOCK_LEDGER_GATE = """
-WITH ledger AS (
+WITH cp AS MATERIALIZED (
+    SELECT c.distributor_id, c.on_hand_1, c.on_hand_2, c.reserved_1, c.reserved_2
+    FROM {checkpoint} c
+    WHERE c.tenant_id = %(tenant_id)s AND c.weights = %(weights)s
+),
+since AS (
     SELECT m.distributor_id, sum(m.on_hand_delta * {mw1}) AS h1, sum(m.on_hand_delta * {mw2}) AS h2,
         sum(m.reserved_delta * {mw1}) AS r1, sum(m.reserved_delta * {mw2}) AS r2
     FROM {movement} m
-    WHERE m.tenant_id = %(tenant_id)s
+    WHERE m.tenant_id = %(tenant_id)s AND m.id > %(from_id)s
     GROUP BY m.distributor_id
+),
+ledger AS (
+    SELECT coalesce(cp.distributor_id, s.distributor_id) AS distributor_id,
+        coalesce(cp.on_hand_1, 0) + coalesce(s.h1, 0) AS h1, coalesce(cp.on_hand_2, 0) + coalesce(s.h2, 0) AS h2,
+        coalesce(cp.reserved_1, 0) + coalesce(s.r1, 0) AS r1, coalesce(cp.reserved_2, 0) + coalesce(s.r2, 0) AS r2
+    FROM cp
+    FULL JOIN since s ON s.distributor_id = cp.distributor_id
 ),
 held AS (
     SELECT b.distributor_id, sum(b.on_hand * {bw1}) AS h1, sum(b.on_hand * {bw2}) AS h2,
@@ -204,10 +213,89 @@ WHERE coalesce(l.h1, 0) <> coalesce(b.h1, 0) OR coalesce(l.h2, 0) <> coalesce(b.
 """
 
 
+def _ledger_weights(alias: str) -> dict[str, str]:
+    return {f"{alias}w{n}": fingerprint(f"{alias}.warehouse_id", f"{alias}.sku_id", salt=n) for n in (1, 2)}
+
+
+def _ledger_from(ctx: CheckContext) -> int:
+    """The movement id the tenant's checkpoints stop at (0: none), where the gate's and the advance's index range
+    starts. All of a tenant's checkpoints stop at the same id: the advance moves them together."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(upto_movement_id), 0) FROM {table(LedgerCheckpoint)} "
+                       "WHERE tenant_id = %s AND weights = %s", [ctx.tenant_id, LEDGER_WEIGHTS])
+        return int(cursor.fetchone()[0])
+
+
 def _stock_ledger_gate(ctx: CheckContext) -> tuple[str, dict[str, Any]]:
-    weights = {f"{side}w{n}": fingerprint(f"{side}.warehouse_id", f"{side}.sku_id", salt=n)
-               for side in ("m", "b") for n in (1, 2)}
-    return STOCK_LEDGER_GATE.format(**_tables(), **weights), ctx.params()
+    sql = STOCK_LEDGER_GATE.format(**_tables(), **_ledger_weights("m"), **_ledger_weights("b"))
+    return sql, ctx.params(weights=LEDGER_WEIGHTS, from_id=_ledger_from(ctx))
+
+
+# The prepare step: fold the movements settled since the checkpoints (ids after them, up to the newest movement
+# older than the settling time) into each distributor's checkpoint; every distributor with movements gets a row, and
+# all the tenant's rows move to the same upto. If any checkpoint is of another weighting, the tenant's are deleted
+# and summed again from the first movement. Movements cannot change once written (the ledger is append-only:
+# inventory migration 0004), so what a checkpoint summed stays true. Three statements: the bound, found walking the
+# (tenant, id) index down from the newest movement; the sums, a plain aggregate that PostgreSQL may read in parallel
+# (an INSERT .. SELECT never is); then the upsert of one row per distributor.
+LEDGER_BOUND = """
+SELECT m.id FROM {movement} m
+WHERE m.tenant_id = %(tenant_id)s AND m.id > %(from_id)s AND m.created_at < %(settled_before)s
+ORDER BY m.id DESC LIMIT 1
+"""
+LEDGER_FOLD = """
+SELECT m.distributor_id, count(*), sum(m.on_hand_delta * {mw1}), sum(m.on_hand_delta * {mw2}),
+    sum(m.reserved_delta * {mw1}), sum(m.reserved_delta * {mw2})
+FROM {movement} m
+WHERE m.tenant_id = %(tenant_id)s AND m.id > %(from_id)s AND m.id <= %(upto)s
+GROUP BY m.distributor_id
+"""
+LEDGER_UPSERT = """
+WITH cp AS (
+    SELECT c.distributor_id, c.movements, c.on_hand_1, c.on_hand_2, c.reserved_1, c.reserved_2 FROM {checkpoint} c
+    WHERE c.tenant_id = %(tenant_id)s AND c.weights = %(weights)s
+),
+fold AS (
+    SELECT * FROM unnest(%(dist)s::bigint[], %(n)s::bigint[], %(h1)s::numeric[], %(h2)s::numeric[],
+                         %(r1)s::numeric[], %(r2)s::numeric[]) AS f(distributor_id, n, h1, h2, r1, r2)
+)
+INSERT INTO {checkpoint} AS c (tenant_id, distributor_id, upto_movement_id, movements, on_hand_1, on_hand_2,
+    reserved_1, reserved_2, weights, created_at, updated_at)
+SELECT %(tenant_id)s, coalesce(cp.distributor_id, f.distributor_id), %(upto)s,
+    coalesce(cp.movements, 0) + coalesce(f.n, 0), coalesce(cp.on_hand_1, 0) + coalesce(f.h1, 0),
+    coalesce(cp.on_hand_2, 0) + coalesce(f.h2, 0), coalesce(cp.reserved_1, 0) + coalesce(f.r1, 0),
+    coalesce(cp.reserved_2, 0) + coalesce(f.r2, 0), %(weights)s, %(now)s, %(now)s
+FROM cp
+FULL JOIN fold f ON f.distributor_id = cp.distributor_id
+ON CONFLICT (tenant_id, distributor_id) DO UPDATE SET upto_movement_id = EXCLUDED.upto_movement_id,
+    movements = EXCLUDED.movements, on_hand_1 = EXCLUDED.on_hand_1, on_hand_2 = EXCLUDED.on_hand_2,
+    reserved_1 = EXCLUDED.reserved_1, reserved_2 = EXCLUDED.reserved_2, weights = EXCLUDED.weights,
+    updated_at = EXCLUDED.updated_at
+"""
+
+
+def _ledger_advance(ctx: CheckContext) -> dict[str, int]:
+    """Move the tenant's ledger checkpoints forward; returns {"folded": movements summed into them now}."""
+    tables = _tables()
+    with connection.cursor() as cursor:  # checkpoints of another weighting: all are summed again, from the start
+        cursor.execute(f"DELETE FROM {table(LedgerCheckpoint)} WHERE tenant_id = %s AND EXISTS (SELECT 1 FROM "
+                       f"{table(LedgerCheckpoint)} o WHERE o.tenant_id = %s AND o.weights <> %s)",
+                       [ctx.tenant_id, ctx.tenant_id, LEDGER_WEIGHTS])
+    from_id = _ledger_from(ctx)
+    params = ctx.params(weights=LEDGER_WEIGHTS, from_id=from_id, now=timezone.now(), settled_before=timezone.now()
+                        - timedelta(minutes=settings.RECONCILIATION_LEDGER_SETTLED_MINUTES))
+    with connection.cursor() as cursor:
+        cursor.execute(LEDGER_BOUND.format(**tables), params)
+        row = cursor.fetchone()
+        if row is None:  # nothing settled since the checkpoints
+            return {"folded": 0}
+        params["upto"] = row[0]
+        cursor.execute(LEDGER_FOLD.format(**tables, **_ledger_weights("m")), params)
+        folded = cursor.fetchall()
+        columns = ("dist", "n", "h1", "h2", "r1", "r2")
+        params |= {name: [r[i] for r in folded] for i, name in enumerate(columns)}
+        cursor.execute(LEDGER_UPSERT.format(**tables), params)
+    return {"folded": sum(params["n"])}
 
 
 # --- 2. reserved stock against open allocations --------------------------------------------------------------------
@@ -856,7 +944,7 @@ MONEY_CHECKS: tuple[Check, ...] = (
     Check(code="stock_ledger", title="Stock against the ledger",
           description="Each stock balance's on hand and reserved units against the sums of its movements' deltas "
                       "(and movements with no balance row).",
-          scope=CheckScope.STATE, select=_stock_ledger, gate=_stock_ledger_gate),
+          scope=CheckScope.STATE, select=_stock_ledger, gate=_stock_ledger_gate, prepare=_ledger_advance),
     Check(code="stock_reserved", title="Reserved stock against allocations",
           description="Each stock balance's reserved units against the allocated units of the allocations that "
                       "hold stock in its warehouse and SKU (active, and invoiced until the van is loaded).",

@@ -10,8 +10,9 @@ from typing import Any
 
 import psycopg2.errors
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.test import override_settings
 from django.utils import timezone
 
 from dispatch.models import DeliveryLine, DispatchAdviceLine, GoodsReceipt, GoodsReceiptLine, LoadForm
@@ -19,11 +20,12 @@ from dispatch.services import AdviceLineInput, load_form_create, load_form_depar
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from inventory.models import Allocation, AllocationStatus, StockBalance, StockMovement
+from inventory.services import stock_adjust
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from orders.models import PrimaryOrder, PrimaryOrderEvent, PrimaryOrderLine
 from reconciliation.checks import check_of
 from reconciliation.checks.money import MONEY_CHECKS
-from reconciliation.models import ReconciliationRun
+from reconciliation.models import LedgerCheckpoint, ReconciliationRun
 from reconciliation.services.run import check_context, run_check
 from tests.factories.dispatch import batch, in_full, issue, make_approved_order, receive
 from tests.factories.inventory import make_warehouse
@@ -133,6 +135,92 @@ def test_stock_ledger_finds_a_balance_off_its_movements_and_movements_with_no_ba
     assert orphan.message == ("SKU WATER in warehouse WH-2 has 1 movement but no balance row: on hand 0 units, "
                               "the ledger says 5.")
     assert orphan.subject_id is None
+
+
+def _weight(warehouse_id: int, sku_id: int, salt: int) -> int:
+    """checks.base.fingerprint of (warehouse, SKU), worked out in Python."""
+    mixed = warehouse_id * (2654435761 + salt) + sku_id * (40503 + 7 * salt)
+    return mixed % 1048573 + 1
+
+
+def _ledger_sums(day: MoneyDay) -> dict[str, Any]:
+    """The distributor's movements as the checkpoint should sum them, from the ORM."""
+    with scoped(day):
+        moves = list(StockMovement.objects.filter(distributor_id=day.distributor.pk))
+    def weighted(delta: str, salt: int) -> Decimal:
+        return Decimal(sum(getattr(m, delta) * _weight(m.warehouse_id, m.sku_id, salt) for m in moves))
+    return {"upto_movement_id": max(m.pk for m in moves), "movements": len(moves),
+            "on_hand_1": weighted("on_hand_delta", 1), "on_hand_2": weighted("on_hand_delta", 2),
+            "reserved_1": weighted("reserved_delta", 1), "reserved_2": weighted("reserved_delta", 2)}
+
+
+def _checkpoint(day: MoneyDay) -> dict[str, Any]:
+    with scoped(day):
+        cp = LedgerCheckpoint.objects.get(distributor_id=day.distributor.pk)
+    return {k: getattr(cp, k) for k in ("upto_movement_id", "movements", "on_hand_1", "on_hand_2", "reserved_1",
+                                        "reserved_2")}
+
+
+@override_settings(RECONCILIATION_LEDGER_SETTLED_MINUTES=0)
+def test_the_stock_ledger_checkpoint_sums_the_settled_movements_once_and_the_gate_adds_the_newer_ones(day):
+    # when: the first night folds every settled movement into the distributor's checkpoint
+    first = reconcile(day.tenant_id, day.today)["stock_ledger"]
+    # then: it holds exactly the ledger's weighted sums, and the balances agree with it
+    expected = _ledger_sums(day)
+    assert _checkpoint(day) == expected
+    assert (first["folded"], first["suspects"], first["found"]) == (expected["movements"], 0, 0)
+    # when: run again, nothing new is folded; then a movement arrives through the service, and a balance is raised
+    # behind the ledger's back
+    assert reconcile(day.tenant_id, day.today)["stock_ledger"]["folded"] == 0
+    with scoped(day) as scope:
+        stock_adjust(scope=scope, warehouse_id=day.warehouse.pk, sku_id=day.goods.cola.pk, qty_units=3,
+                     reason="count")
+        StockBalance.objects.filter(warehouse_id=day.warehouse.pk, sku_id=day.goods.water.pk).update(
+            on_hand=F("on_hand") + 2)
+    counts = reconcile(day.tenant_id, day.today)["stock_ledger"]
+    # then: the new movement is folded and agrees with its balance; the raised balance is found against the ledger
+    assert (counts["folded"], counts["suspects"], counts["found"]) == (1, 1, 1)
+    assert _checkpoint(day) == _ledger_sums(day)
+    assert keys(found(day.tenant_id))[0][0] == "stock_ledger"
+
+
+def test_stock_ledger_movements_newer_than_the_settling_time_are_summed_every_night_not_folded(day):
+    # given: the default settling time (an hour), and a balance off its movements
+    with scoped(day):
+        StockBalance.objects.filter(warehouse_id=day.warehouse.pk, sku_id=day.goods.cola.pk).update(
+            on_hand=F("on_hand") - 1)
+    # when
+    counts = reconcile(day.tenant_id, day.today)["stock_ledger"]
+    # then: today's movements are too recent to fold; the gate reads them all and finds the balance
+    assert (counts["folded"], counts["suspects"], counts["found"]) == (0, 1, 1)
+    with scoped(day):
+        assert not LedgerCheckpoint.objects.exists()
+
+
+@override_settings(RECONCILIATION_LEDGER_SETTLED_MINUTES=0)
+def test_a_checkpoint_of_another_weighting_is_summed_again_from_the_first_movement(day):
+    # given: a checkpoint left by another weighting (the fingerprint changed), holding nonsense
+    reconcile(day.tenant_id, day.today)
+    with scoped(day):
+        LedgerCheckpoint.objects.update(weights="old", on_hand_1=7, movements=1)
+    # when
+    counts = reconcile(day.tenant_id, day.today)["stock_ledger"]
+    # then: rebuilt from scratch, and no false mismatch on the way
+    assert (counts["folded"], counts["found"]) == (_ledger_sums(day)["movements"], 0)
+    assert _checkpoint(day) == _ledger_sums(day)
+
+
+def test_stock_movements_are_append_only(day):
+    # given: a movement of the day
+    with scoped(day):
+        movement = StockMovement.objects.filter(distributor_id=day.distributor.pk).first()
+        assert movement is not None
+        # when/then: no path changes or deletes it
+        for action in (lambda: StockMovement.objects.filter(pk=movement.pk).update(on_hand_delta=99),
+                       lambda: StockMovement.objects.filter(pk=movement.pk).delete()):
+            with pytest.raises(IntegrityError, match="is a ledger entry and cannot be"), transaction.atomic():
+                action()
+        assert StockMovement.objects.get(pk=movement.pk).on_hand_delta == movement.on_hand_delta
 
 
 # --- 2. reserved stock against the allocations ---------------------------------------------------------------------
