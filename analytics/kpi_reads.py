@@ -18,6 +18,7 @@ is PostgreSQL's, as the builder's is: on the SQLite demo, where no facts are bui
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -169,27 +170,36 @@ BOOKER_STOPS = """ AND EXISTS (SELECT 1 FROM {journey} j
 
 
 # Not narrowed to a route or a booker: the month facts (one row per outlet and month), each month's rows tested
-# against the bits of the period's days in that month.
+# against the bits of the period's days in that month, joined to the active outlets in scope (read from the partial
+# index outlet_active_scope alone). Plain joins, no CTE fence, so PostgreSQL may read both sides in parallel. A
+# period within one month has one row per outlet; across months an outlet's rows are made distinct first.
 MONTH_SEEN = """
-WITH s AS MATERIALIZED (
-    SELECT o.id, o.distributor_id FROM {outlet} o WHERE o.tenant_id = %(t)s AND o.active{dist_o}
-),
-m AS (
-    SELECT m.distributor_id, m.outlet_id, m.date, m.visited_days FROM {month_fact} m
-    WHERE m.tenant_id = %(t)s AND m.date = ANY(%(months)s::date[])
-      AND m.visited_days & (%(masks)s::int[])[array_position(%(months)s::date[], m.date)] <> 0{dist_m}
-)
+SELECT m.distributor_id, m.outlet_id FROM {month_fact} m
+WHERE m.tenant_id = %(t)s AND m.date = ANY(%(months)s::date[])
+  AND m.visited_days & (%(masks)s::int[])[array_position(%(months)s::date[], m.date)] <> 0{dist_m}
 """
-MONTH_BY_KEY = """, seen AS (SELECT DISTINCT distributor_id, outlet_id FROM m)
-SELECT {key}, NULL::date, count(*), count(v.outlet_id) FROM s
-LEFT JOIN seen v ON v.distributor_id = s.distributor_id AND v.outlet_id = s.id GROUP BY 1"""
-MONTH_BY_DATE = """SELECT 0::bigint, NULL::date, count(*), 0 FROM s
+MONTH_BY_KEY = """
+SELECT {key}, NULL::date, count(*), count(v.outlet_id)
+FROM {outlet} s
+LEFT JOIN ({seen}) v ON v.distributor_id = s.distributor_id AND v.outlet_id = s.id
+WHERE s.tenant_id = %(t)s AND s.active{dist_s}
+GROUP BY 1
+"""
+# Per date, one pass over the period's month rows, per month a count for each day of the month the period has of
+# the outlets whose bit of that day is set (at most 31 counts, however long the period).
+MONTH_BY_DATE = """
+SELECT NULL::date, ARRAY[count(*)]::bigint[] FROM {outlet} s WHERE s.tenant_id = %(t)s AND s.active{dist_s}
 UNION ALL
-SELECT 0::bigint, g.day::date, 0, count(*) FROM m
-JOIN s ON s.distributor_id = m.distributor_id AND s.id = m.outlet_id
-JOIN generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') g(day)
-  ON date_trunc('month', g.day)::date = m.date AND m.visited_days & (1 << (extract(day FROM g.day)::int - 1)) <> 0
-GROUP BY g.day"""
+SELECT m.date, ARRAY[{per_day}]::bigint[]
+FROM {outlet} s
+JOIN {month_fact} m ON m.tenant_id = %(t)s AND m.distributor_id = s.distributor_id AND m.outlet_id = s.id
+    AND m.date = ANY(%(months)s::date[])
+    AND m.visited_days & (%(masks)s::int[])[array_position(%(months)s::date[], m.date)] <> 0
+WHERE s.tenant_id = %(t)s AND s.active{dist_s}
+GROUP BY m.date
+"""
+# Sent with the coverage statement (one round trip): its joins hash some 200,000 outlets, in memory, not on disk.
+WORK_MEM = "SET LOCAL work_mem = '32MB'; "
 
 
 def month_masks(date_from: date, date_to: date) -> tuple[list[date], list[int]]:
@@ -207,12 +217,31 @@ def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Fi
                     ) -> list[tuple[Any, ...]]:
     dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
     months, masks = month_masks(date_from, date_to)
-    sql = MONTH_SEEN.format(dist_o=dist_sql.format(col="o.distributor_id"),
-                            dist_m=dist_sql.format(col="m.distributor_id"), **_tables())
-    sql += MONTH_BY_DATE if group == "date" else MONTH_BY_KEY.format(
-        key="s.distributor_id" if group == "distributor" else "0::bigint")
-    return _fetch(sql, {"t": scope.tenant_id, "dist": dist, "months": months, "masks": masks,
-                        "date_from": date_from, "date_to": date_to})
+    params: dict[str, Any] = {"t": scope.tenant_id, "dist": dist, "months": months, "masks": masks}
+    if group == "date":
+        return _month_coverage_by_date(params, dist_sql.format(col="s.distributor_id"), date_from, date_to)
+    seen = MONTH_SEEN.format(dist_m=dist_sql.format(col="m.distributor_id"), **_tables())
+    if len(months) > 1:
+        seen = f"SELECT DISTINCT x.distributor_id, x.outlet_id FROM ({seen}) x"
+    sql = MONTH_BY_KEY.format(key="s.distributor_id" if group == "distributor" else "0::bigint", seen=seen,
+                              dist_s=dist_sql.format(col="s.distributor_id"), **_tables())
+    return _fetch(WORK_MEM + sql, params)
+
+
+def _month_coverage_by_date(params: dict[str, Any], dist_s: str, date_from: date, date_to: date
+                            ) -> list[tuple[Any, ...]]:
+    """Rows as COVERAGE_BY_DATE gives them: (0, None, in scope, 0), then (0, day, 0, visited) per day with a visit."""
+    days_of_month = sorted({(date_from + timedelta(days=i)).day for i in range(period_days(date_from, date_to))})
+    per_day = ", ".join(f"count(*) FILTER (WHERE m.visited_days & {1 << (k - 1)} <> 0)" for k in days_of_month)
+    rows: list[tuple[Any, ...]] = []
+    for month, counts in _fetch(WORK_MEM + MONTH_BY_DATE.format(per_day=per_day, dist_s=dist_s, **_tables()), params):
+        if month is None:
+            rows.append((0, None, counts[0], 0))
+            continue
+        for k, seen in zip(days_of_month, counts, strict=True):
+            if seen and k <= monthrange(month.year, month.month)[1] and date_from <= month.replace(day=k) <= date_to:
+                rows.append((0, month.replace(day=k), 0, seen))
+    return rows
 
 
 def coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters,

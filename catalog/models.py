@@ -99,6 +99,10 @@ class Outlet(DistributorModel):
             models.UniqueConstraint(fields=["tenant", "distributor", "code"], name="outlet_code_uniq"),
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="outlet_credit_limit_nonneg"),
         ]
+        indexes = [
+            # the coverage KPI's outlets in scope, read from the index alone (analytics.kpi_reads)
+            models.Index(fields=["tenant", "distributor", "id"], condition=Q(active=True), name="outlet_active_scope"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
