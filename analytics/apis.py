@@ -27,7 +27,7 @@ from dms.tenancy.enums import MANUFACTURER_ROLES, Role
 from dms.tenancy.selectors import distributor_list
 
 from . import selectors
-from .serializers import KpiBreakdownOutput, KpiSeriesOutput, KpiSummaryOutput
+from .serializers import KpiBreakdownOutput, KpiSeriesOutput, KpiSummaryOutput, breakdown_data
 
 MAX_RANGE_DAYS = 366
 KPI_ROLES = MANUFACTURER_ROLES | {Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF}
@@ -108,6 +108,6 @@ class KpiBreakdownApi(KpiApi):
     def get(self, request: Request) -> Response:
         data = self.filters(request)
         rows = selectors.kpi_breakdown(scope=self.scope, **data)
-        return Response(KpiBreakdownOutput(
+        return Response(breakdown_data(
             {"date_from": data["date_from"], "date_to": data["date_to"], "by": data["by"],
-             "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}).data)
+             "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}))

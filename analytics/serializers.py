@@ -100,3 +100,30 @@ class KpiBreakdownOutput(serializers.Serializer):
     by = serializers.CharField()
     kpis = serializers.ListField(child=serializers.CharField(), help_text="the KPIs every row carries, in order")
     results = KpiBreakdownRowOutput(many=True, help_text="one row per group that has facts, sorted by label")
+
+
+# Rendering many rows through nested serializers costs more than the query behind them (a tenant's breakdown by
+# distributor is 500 rows of some 25 KPI objects each). The breakdown is rendered by calling the very fields of the
+# serializers above (KpiOutput's, GroupKeyField, CharField), without the per-object serializer machinery: the same
+# JSON (a test keeps it equal to KpiBreakdownOutput's), in a fifth of the time. The schema still comes from
+# KpiBreakdownOutput.
+_KPI_FIELDS = tuple(KpiOutput().fields.items())
+_KEY, _LABEL = GroupKeyField(), serializers.CharField()
+_DAY = serializers.DateField()
+
+
+def _kpi(value: dict[str, Any]) -> dict[str, Any]:
+    return {name: None if value.get(name) is None else field.to_representation(value[name])
+            for name, field in _KPI_FIELDS}
+
+
+def breakdown_data(data: dict[str, Any]) -> dict[str, Any]:
+    """KpiBreakdownOutput(data).data, rendered fast (see above)."""
+    return {
+        "date_from": _DAY.to_representation(data["date_from"]), "date_to": _DAY.to_representation(data["date_to"]),
+        "by": str(data["by"]), "kpis": [str(k) for k in data["kpis"]],
+        "results": [{"key": _KEY.to_representation(row["key"]),
+                     "label": None if row["label"] is None else _LABEL.to_representation(row["label"]),
+                     **{name: None if row[name] is None else _kpi(row[name]) for name in KPI_NAMES if name in row}}
+                    for row in data["results"]],
+    }

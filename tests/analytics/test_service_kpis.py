@@ -5,6 +5,7 @@ sees its distributor only, a foreign distributor is a 404, a bad `by` a 400 nami
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from analytics.selectors import BREAKDOWN_KPIS, KPI_NAMES, kpi_breakdown, kpi_series, kpi_summary
-from analytics.serializers import KpiBreakdownRowOutput
+from analytics.serializers import KpiBreakdownOutput, KpiBreakdownRowOutput, breakdown_data
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
@@ -195,6 +196,19 @@ def test_the_breakdown_serializer_lists_every_kpi() -> None:
     assert tuple(KpiBreakdownRowOutput().fields) == ("key", "label", *KPI_NAMES)
     assert set(BREAKDOWN_KPIS) == {"distributor", "booker", "route", "brand", "date"}
     assert all(set(names) <= set(KPI_NAMES) for names in BREAKDOWN_KPIS.values())
+
+
+@pytest.mark.parametrize("by", sorted(BREAKDOWN_KPIS))
+def test_the_fast_breakdown_rendering_is_exactly_the_serializers(cast_a: Any, by: str) -> None:
+    # given: a breakdown with rows (and in the booker and route groupings, a key that is null: orders without one)
+    day = refreshed(cast_a)
+    with tenant_scope(Scope.system(cast_a.tenant.pk)) as scope:
+        rows = kpi_breakdown(scope=scope, by=by, date_from=day.day(2), date_to=day.today)
+    assert rows
+    data = {"date_from": day.day(2), "date_to": day.today, "by": by, "kpis": list(BREAKDOWN_KPIS[by]),
+            "results": rows}
+    # then: the API's rendering is the serializer's, to the string
+    assert json.dumps(breakdown_data(data)) == json.dumps(KpiBreakdownOutput(data).data)
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
