@@ -41,9 +41,9 @@ class Warehouse(DistributorModel):
 
 
 class StockMovement(DistributorModel):
-    """One change of stock, never updated or deleted (a trigger refuses both: migration 0004). `qty_units` is signed (+ raises, - lowers); the deltas say
-    what it did to the balance: receipt +on_hand, allocation +reserved, release -reserved, dispatch -on_hand and
-    -reserved, return +on_hand, adjustment +/-on_hand."""
+    """One change of stock, never updated or deleted (a trigger refuses both: migration 0004). `qty_units` is
+    signed (+ raises, - lowers); the deltas say what it did to the balance: receipt +on_hand, allocation +reserved,
+    release -reserved, dispatch -on_hand and -reserved, return +on_hand, adjustment +/-on_hand."""
 
     warehouse = DistributorForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
