@@ -220,6 +220,11 @@ def test_stock_movements_are_append_only(day):
                        lambda: StockMovement.objects.filter(pk=movement.pk).delete()):
             with pytest.raises(IntegrityError, match="is a ledger entry and cannot be"), transaction.atomic():
                 action()
+        # and a teardown that names another tenant does not let this one's ledger go
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('dms.purge_tenant', %s, true)", [str(day.tenant_id + 1)])
+        with pytest.raises(IntegrityError, match="is a ledger entry"), transaction.atomic():
+            StockMovement.objects.filter(pk=movement.pk).delete()
         assert StockMovement.objects.get(pk=movement.pk).on_hand_delta == movement.on_hand_delta
 
 
