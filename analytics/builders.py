@@ -16,6 +16,7 @@ Decisions:
 - Snapshots (stock on hand, receivables ageing) are taken only when the refresh runs on the date itself (tenant
   zone): balances and open amounts keep no history to rebuild a past day's from. Later refreshes leave them NULL.
 - OutletMonthFact is not a slice: the date's bit is cleared and set in its month's rows (builders_sql.MONTH_*).
+  CoverageMonthFact is then rebuilt for the date's month from those rows (builders_sql.COVERAGE_*).
 - An order's due date (ServiceDayFact) is its delivery_date, else its local booking date + the tenant's
   delivery_due_days, read here once per refresh and turned into the booking-instant bounds of the date it serves.
 """
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from catalog.models import Sku
+from catalog.models import Outlet, Sku
 from dispatch.enums import DeliveryOutcome, LoadFormStatus
 from dispatch.models import (
     DeliveryLine,
@@ -51,10 +52,11 @@ from orders.models import SecondaryOrder, SecondaryOrderLine
 from pjp.enums import VisitStatus
 from pjp.models import DailyJourney, Visit
 
-from .builders_sql import DELETE, FACTS, MONTH_CLEAR, MONTH_SET, ORDER_JOURNEY
+from .builders_sql import COVERAGE_DELETE, COVERAGE_INSERT, DELETE, FACTS, MONTH_CLEAR, MONTH_SET, ORDER_JOURNEY, POWERS
 from .models import (
     BookerDayFact,
     BrandDayFact,
+    CoverageMonthFact,
     DistributorBrandDayFact,
     DistributorDayFact,
     OutletDayFact,
@@ -82,7 +84,8 @@ def _tables() -> dict[str, str]:
         "booker_fact": table(BookerDayFact), "sku_fact": table(OutletSkuDayFact),
         "dist_fact": table(DistributorDayFact), "brand_fact": table(BrandDayFact),
         "outlet_fact": table(OutletDayFact), "service_fact": table(ServiceDayFact),
-        "month_fact": table(OutletMonthFact), "dist_brand_fact": table(DistributorBrandDayFact),
+        "month_fact": table(OutletMonthFact), "coverage_fact": table(CoverageMonthFact),
+        "outlet": table(Outlet), "dist_brand_fact": table(DistributorBrandDayFact),
         "distributor": table(Distributor), "journey": table(DailyJourney), "visit": table(Visit),
         "order": table(SecondaryOrder), "order_line": table(SecondaryOrderLine), "invoice": table(Invoice),
         "invoice_line": table(InvoiceLine), "credit_note": table(CreditNote), "credit_line": table(CreditNoteLine),
@@ -152,4 +155,28 @@ def facts_refresh(*, scope: Scope, business_date: date, distributor_ids: Iterabl
             counts[name] = cursor.rowcount
         cursor.execute(MONTH_CLEAR.format(**tables), params)
         cursor.execute(MONTH_SET.format(**tables), params)
+        _coverage_rebuild(cursor, tables, params)
     return counts
+
+
+def _coverage_rebuild(cursor: Any, tables: dict[str, str], params: dict[str, Any]) -> None:
+    cursor.execute(COVERAGE_DELETE.format(**tables), params)
+    cursor.execute(COVERAGE_INSERT.format(**tables), {**params, "powers": POWERS})
+
+
+def coverage_refresh(*, scope: Scope, month: date, distributor_ids: Iterable[int] | None = None) -> int:
+    """Rebuild CoverageMonthFact of a month (any day of it) from its month bits, for the tenant's distributors (all,
+    or those of `distributor_ids`), in one transaction; facts_refresh does it for its date's month. For the months
+    an outlet change made stale (they are read from the bits meanwhile). Returns the rows written, markers
+    included. Call it inside tenant_scope of the scope's tenant."""
+    current = current_scope_or_none()
+    if current is None or current.tenant_id != scope.tenant_id:
+        raise RuntimeError("coverage_refresh runs inside tenant_scope() of the scope's tenant")
+    dist = _distributor_ids(scope, distributor_ids)
+    if not dist or connection.vendor != "postgresql":
+        return 0
+    params = {"tenant_id": scope.tenant_id, "dist": dist, "month": month.replace(day=1)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        _coverage_rebuild(cursor, _tables(), params)
+        return int(cursor.rowcount)

@@ -338,6 +338,34 @@ ON CONFLICT (tenant_id, distributor_id, date, outlet_id)
 DO UPDATE SET visited_days = m.visited_days | EXCLUDED.visited_days WHERE m.visited_days & EXCLUDED.visited_days = 0
 """
 
+# CoverageMonthFact of the month from its OutletMonthFact rows just updated: the distributors' months are deleted
+# and built anew, the marker row (0, 0) first. Per distinct bit pattern of the active outlets (by their distributor,
+# as the coverage KPI counts them), for each day a of the month with a call on or after it: the first such call is
+# on day a - 1 + k, where 2^(k-1) is the lowest set bit of bits >> (a - 1).
+COVERAGE_DELETE = """
+DELETE FROM {coverage_fact} WHERE tenant_id = %(tenant_id)s AND distributor_id = ANY(%(dist)s) AND date = %(month)s
+"""
+COVERAGE_INSERT = """
+INSERT INTO {coverage_fact} (tenant_id, distributor_id, date, from_day, call_day, outlets)
+SELECT %(tenant_id)s, d.id, %(month)s::date, 0, 0, 0 FROM unnest(%(dist)s::bigint[]) d(id)
+UNION ALL
+SELECT %(tenant_id)s, p.distributor_id, %(month)s::date, a.day,
+    a.day - 1 + array_position(%(powers)s::int[], (p.bits >> (a.day - 1)) & -(p.bits >> (a.day - 1))),
+    sum(p.outlets)::int
+FROM (
+    SELECT m.distributor_id, m.visited_days AS bits, count(*) AS outlets FROM {month_fact} m
+    JOIN {outlet} o ON o.tenant_id = m.tenant_id AND o.distributor_id = m.distributor_id AND o.id = m.outlet_id
+        AND o.active
+    WHERE m.tenant_id = %(tenant_id)s AND m.date = %(month)s AND m.distributor_id = ANY(%(dist)s)
+      AND m.visited_days <> 0
+    GROUP BY 1, 2
+) p
+CROSS JOIN generate_series(1, 31) a(day)
+WHERE p.bits >> (a.day - 1) <> 0
+GROUP BY 2, 4, 5
+"""
+POWERS = [1 << k for k in range(31)]
+
 # (fact table key, insert, key of the returned counts), in the order they run: BRAND_INSERT reads SKU_INSERT's rows.
 FACTS = (
     ("booker_fact", BOOKER_INSERT, "booker"),

@@ -32,7 +32,14 @@ from pjp.models import DailyJourney, RouteStop
 
 from .builders import table
 from .kpi_defs import PLACES
-from .models import BrandDayFact, DistributorBrandDayFact, DistributorDayFact, OutletDayFact, OutletMonthFact
+from .models import (
+    BrandDayFact,
+    CoverageMonthFact,
+    DistributorBrandDayFact,
+    DistributorDayFact,
+    OutletDayFact,
+    OutletMonthFact,
+)
 
 GROUP_FIELDS = {"date": "date", "distributor": "distributor_id", "booker": "booker_id", "route": "route_id",
                 "brand": "brand_id"}
@@ -127,6 +134,7 @@ def _tables() -> dict[str, str]:
     return {"outlet": table(Outlet), "stop": table(RouteStop), "journey": table(DailyJourney),
             "outlet_fact": table(OutletDayFact),
             "dist_fact": table(DistributorDayFact), "month_fact": table(OutletMonthFact),
+            "coverage_fact": table(CoverageMonthFact),
             "distributor": '"tenancy_distributor"'}
 
 
@@ -213,11 +221,15 @@ def month_masks(date_from: date, date_to: date) -> tuple[list[date], list[int]]:
     return list(masks), list(masks.values())
 
 
-def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters, group: str | None
-                    ) -> list[tuple[Any, ...]]:
-    dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
+def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters, group: str | None,
+                    dist: list[int] | None = None) -> list[tuple[Any, ...]]:
+    """Coverage from the month bits, as COVERAGE_BY_KEY / COVERAGE_BY_DATE give it; `dist` narrows the distributors
+    further (the ones the lookup could not serve)."""
+    dist_sql, dist_ids = _dist_clause("{col}", scope, filters.get("distributor_id"))
+    if dist is not None:  # already within the scope and the filter
+        dist_sql, dist_ids = " AND {col} = ANY(%(dist)s)", dist
     months, masks = month_masks(date_from, date_to)
-    params: dict[str, Any] = {"t": scope.tenant_id, "dist": dist, "months": months, "masks": masks}
+    params: dict[str, Any] = {"t": scope.tenant_id, "dist": dist_ids, "months": months, "masks": masks}
     if group == "date":
         return _month_coverage_by_date(params, dist_sql.format(col="s.distributor_id"), date_from, date_to)
     seen = MONTH_SEEN.format(dist_m=dist_sql.format(col="m.distributor_id"), **_tables())
@@ -226,6 +238,74 @@ def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Fi
     sql = MONTH_BY_KEY.format(key="s.distributor_id" if group == "distributor" else "0::bigint", seen=seen,
                               dist_s=dist_sql.format(col="s.distributor_id"), **_tables())
     return _fetch(WORK_MEM + sql, params)
+
+
+# The lookup (CoverageMonthFact), one statement: the active outlets in scope per distributor (outlet_active_scope
+# alone); the rows of each month's days in the period ({days}: whole periods: from_day = the first day, call_day up
+# to the last; per date: from_day = call_day); and the distributors' months that have month bits but no marker row
+# (never built since, or made stale by an outlet change), flagged from_day -1: those are read from the bits.
+LOOKUP = """
+SELECT s.distributor_id, NULL::date, 0, 0, count(*) FROM {outlet} s WHERE s.tenant_id = %(t)s AND s.active{dist_s}
+GROUP BY 1
+UNION ALL
+SELECT c.distributor_id, c.date, c.from_day, c.call_day, c.outlets FROM {coverage_fact} c
+WHERE c.tenant_id = %(t)s AND (false{days}){dist_c}
+UNION ALL
+SELECT d.id, mo.m, -1, 0, 0 FROM {distributor} d CROSS JOIN unnest(%(months)s::date[]) mo(m)
+WHERE d.tenant_id = %(t)s{dist_d}
+  AND NOT EXISTS (SELECT 1 FROM {coverage_fact} c WHERE c.tenant_id = %(t)s AND c.distributor_id = d.id
+      AND c.date = mo.m AND c.from_day = 0 AND c.call_day = 0)
+  AND EXISTS (SELECT 1 FROM {month_fact} m WHERE m.tenant_id = %(t)s AND m.distributor_id = d.id AND m.date = mo.m)
+"""
+LOOKUP_PERIOD = " OR (c.date = %(m{i})s AND c.from_day = %(a{i})s AND c.call_day <= %(b{i})s)"
+LOOKUP_DAYS = " OR (c.date = %(m{i})s AND c.from_day BETWEEN %(a{i})s AND %(b{i})s AND c.call_day = c.from_day)"
+
+
+def _month_spans(date_from: date, date_to: date) -> list[tuple[date, int, int]]:
+    """(month, first day, last day) of each month the period touches."""
+    spans: dict[date, tuple[int, int]] = {}
+    day = date_from
+    while day <= date_to:
+        month = day.replace(day=1)
+        spans[month] = (spans.get(month, (day.day, 0))[0], day.day)
+        day += timedelta(days=1)
+    return [(m, a, b) for m, (a, b) in spans.items()]
+
+
+def _lookup_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters, group: str | None
+                     ) -> list[tuple[Any, ...]]:
+    """Coverage from CoverageMonthFact, in _month_coverage's rows; the distributors whose month is not built (no
+    marker row: never built, or made stale by an outlet change) are read from the month bits and added."""
+    spans = _month_spans(date_from, date_to)
+    dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
+    pattern = LOOKUP_DAYS if group == "date" else LOOKUP_PERIOD
+    params: dict[str, Any] = {"t": scope.tenant_id, "dist": dist, "months": [m for m, _a, _b in spans]}
+    for i, (month, first, last) in enumerate(spans):
+        params.update({f"m{i}": month, f"a{i}": first, f"b{i}": last})
+    sql = LOOKUP.format(days="".join(pattern.format(i=i) for i in range(len(spans))),
+                        dist_s=dist_sql.format(col="s.distributor_id"), dist_c=dist_sql.format(col="c.distributor_id"),
+                        dist_d=dist_sql.format(col="d.id"), **_tables())
+    rows = _fetch(sql, params)
+    in_scope = {distributor: outlets for distributor, month, _a, _b, outlets in rows if month is None}
+    stale = {distributor for distributor, month, from_day, _b, _n in rows if month and from_day < 0} & set(in_scope)
+    visited: dict[Any, int] = {}  # the stale ones' are read from the bits, over the whole period
+    for distributor, month, from_day, call_day, outlets in rows:
+        if month is not None and from_day > 0 and distributor in in_scope and distributor not in stale:
+            key = month.replace(day=call_day) if group == "date" else distributor
+            visited[key] = visited.get(key, 0) + outlets
+    if group == "date":
+        for _k, day, _t, seen in _month_coverage(scope=scope, date_from=date_from, date_to=date_to, filters=filters,
+                                                 group="date", dist=sorted(stale)) if stale else []:
+            if day is not None:
+                visited[day] = visited.get(day, 0) + seen
+        return [(0, None, sum(in_scope.values()), 0)] + [(0, day, 0, n) for day, n in sorted(visited.items()) if n]
+    if stale:
+        for distributor, _d, _t, seen in _month_coverage(scope=scope, date_from=date_from, date_to=date_to,
+                                                         filters=filters, group="distributor", dist=sorted(stale)):
+            visited[distributor] = seen
+    if group == "distributor":
+        return [(d, None, n, visited.get(d, 0)) for d, n in in_scope.items()]
+    return [(0, None, sum(in_scope.values()), sum(visited.get(d, 0) for d in in_scope))]
 
 
 def _month_coverage_by_date(params: dict[str, Any], dist_s: str, date_from: date, date_to: date
@@ -251,8 +331,10 @@ def coverage(*, scope: Scope, date_from: date, date_to: date, filters: Filters,
     booker (or grouped by them), else over the day facts, which carry the route and the booker."""
     route, booker = filters.get("route_id"), filters.get("booker_id")
     if route is None and booker is None and group in (None, "distributor", "date"):
-        return _coverage_rows(_month_coverage(scope=scope, date_from=date_from, date_to=date_to, filters=filters,
-                                              group=group), group)
+        one_month = date_from.replace(day=1) == date_to.replace(day=1)
+        read = _lookup_coverage if one_month or group == "date" else _month_coverage
+        return _coverage_rows(read(scope=scope, date_from=date_from, date_to=date_to, filters=filters, group=group),
+                              group)
     dist_sql, dist = _dist_clause("{col}", scope, filters.get("distributor_id"))
     tables = _tables()
     sql = COVERAGE.format(

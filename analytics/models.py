@@ -280,3 +280,27 @@ class DistributorBrandDayFact(SalesFactModel):
         constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "brand_id"],
                                                name="distributorbranddayfact_uniq", nulls_distinct=False)]
         indexes = [models.Index(fields=["tenant", "date"], name="distbranddayfact_tenant_date")]
+
+
+class CoverageMonthFact(FactModel):
+    """Coverage of a distributor's month, precomputed from OutletMonthFact so that a period within one month is a
+    lookup, not a pass over every outlet: `outlets` is the number of the distributor's active outlets whose first
+    call (visited day) on or after day `from_day` of the month is on day `call_day` (rows with a count only). The
+    outlets called in days a..b of the month are then the sum of the rows with from_day = a and call_day <= b, and
+    those called on day d the row (d, d). `date` is the month's first day.
+
+    The row (from_day 0, call_day 0, outlets 0) marks the distributor's month as built: a distributor without it
+    is read from the month bits instead. Built by the builder after the month bits, with the same outlet set the
+    coverage KPI counts (active outlets, by their distributor); a change to that set (an outlet deactivated,
+    reactivated, moved to another distributor or deleted) removes the months of the distributors concerned (the
+    trigger analytics_coverage_stale on the outlet table), so a stale count is never read."""
+
+    from_day = models.PositiveSmallIntegerField()
+    call_day = models.PositiveSmallIntegerField()
+    outlets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date", "from_day", "call_day"],
+                                               name="coveragemonthfact_uniq")]
+        # the tenant-wide lookup of one (from_day, call_day) range over every distributor
+        indexes = [models.Index(fields=["tenant", "date", "from_day", "call_day"], name="coveragemonthfact_lookup")]
