@@ -27,7 +27,7 @@ from dms.tenancy.enums import MANUFACTURER_ROLES, Role
 from dms.tenancy.selectors import distributor_list
 
 from . import selectors
-from .serializers import KpiBreakdownOutput, KpiSeriesOutput, KpiSummaryOutput, breakdown_data
+from .serializers import KpiBreakdownOutput, KpiSeriesOutput, KpiSummaryOutput, breakdown_data, breakdown_definitions
 
 MAX_RANGE_DAYS = 366
 KPI_ROLES = MANUFACTURER_ROLES | {Role.DISTRIBUTOR_ADMIN, Role.DISTRIBUTOR_STAFF}
@@ -110,4 +110,5 @@ class KpiBreakdownApi(KpiApi):
         rows = selectors.kpi_breakdown(scope=self.scope, **data)
         return Response(breakdown_data(
             {"date_from": data["date_from"], "date_to": data["date_to"], "by": data["by"],
-             "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}))
+             "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]),
+             "definitions": breakdown_definitions(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}))

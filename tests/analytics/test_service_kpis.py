@@ -15,7 +15,12 @@ import pytest
 from django.urls import reverse
 
 from analytics.selectors import BREAKDOWN_KPIS, KPI_NAMES, kpi_breakdown, kpi_series, kpi_summary
-from analytics.serializers import KpiBreakdownOutput, KpiBreakdownRowOutput, breakdown_data
+from analytics.serializers import (
+    KpiBreakdownOutput,
+    KpiBreakdownRowOutput,
+    breakdown_data,
+    breakdown_definitions,
+)
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.enums import Role
 from dms.tenancy.scope import Scope
@@ -206,7 +211,7 @@ def test_the_fast_breakdown_rendering_is_exactly_the_serializers(cast_a: Any, by
         rows = kpi_breakdown(scope=scope, by=by, date_from=day.day(2), date_to=day.today)
     assert rows
     data = {"date_from": day.day(2), "date_to": day.today, "by": by, "kpis": list(BREAKDOWN_KPIS[by]),
-            "results": rows}
+            "definitions": breakdown_definitions(BREAKDOWN_KPIS[by]), "results": rows}
     # then: the API's rendering is the serializer's, to the string
     assert json.dumps(breakdown_data(data)) == json.dumps(KpiBreakdownOutput(data).data)
 
