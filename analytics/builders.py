@@ -57,6 +57,7 @@ from .models import (
     BookerDayFact,
     BrandDayFact,
     CoverageMonthFact,
+    DistributorActivityDayFact,
     DistributorBrandDayFact,
     DistributorDayFact,
     OutletDayFact,
@@ -85,6 +86,7 @@ def _tables() -> dict[str, str]:
         "dist_fact": table(DistributorDayFact), "brand_fact": table(BrandDayFact),
         "outlet_fact": table(OutletDayFact), "service_fact": table(ServiceDayFact),
         "month_fact": table(OutletMonthFact), "coverage_fact": table(CoverageMonthFact),
+        "dist_activity_fact": table(DistributorActivityDayFact),
         "outlet": table(Outlet), "dist_brand_fact": table(DistributorBrandDayFact),
         "distributor": table(Distributor), "journey": table(DailyJourney), "visit": table(Visit),
         "order": table(SecondaryOrder), "order_line": table(SecondaryOrderLine), "invoice": table(Invoice),
@@ -135,7 +137,8 @@ def facts_refresh(*, scope: Scope, business_date: date, distributor_ids: Iterabl
     """Rebuild the facts of the tenant-local `business_date` for the tenant's distributors (all, or those of
     `distributor_ids`), in one transaction: each fact table's slice is deleted and inserted anew. Idempotent.
     Call it inside tenant_scope of the scope's tenant. Returns the rows written per table
-    ({"booker", "outlet_sku", "brand", "distributor_brand", "outlet", "service", "distributor"} -> rows)."""
+    ({"booker", "outlet_sku", "brand", "distributor_brand", "outlet", "service", "distributor_activity",
+    "distributor"} -> rows)."""
     current = current_scope_or_none()
     if current is None or current.tenant_id != scope.tenant_id:
         raise RuntimeError("facts_refresh runs inside tenant_scope() of the scope's tenant")

@@ -319,6 +319,41 @@ WHERE b.tenant_id = %(tenant_id)s AND b.date = %(business_date)s AND b.distribut
 GROUP BY GROUPING SETS ((b.distributor_id, b.brand_id), (b.distributor_id))
 """
 
+# BookerDayFact's and ServiceDayFact's slices just written, summed per distributor (a row where either has rows).
+DIST_ACTIVITY_INSERT = """
+INSERT INTO {dist_activity_fact} (tenant_id, distributor_id, date, booker_rows, planned_visits, planned_visits_made,
+    in_sequence_visits, productive_visits, orders, order_lines, ordered_value, unique_outlets_visited, market_time,
+    market_days, service_rows, orders_invoiced, orders_filled, order_lines_invoiced, lines_filled, orders_due,
+    orders_on_time, orders_in_full, orders_otif)
+SELECT %(tenant_id)s, coalesce(b.distributor_id, s.distributor_id), %(business_date)s, coalesce(b.rows, 0),
+    coalesce(b.planned_visits, 0), coalesce(b.planned_visits_made, 0), coalesce(b.in_sequence_visits, 0),
+    coalesce(b.productive_visits, 0), coalesce(b.orders, 0), coalesce(b.order_lines, 0), coalesce(b.ordered_value, 0),
+    coalesce(b.unique_outlets_visited, 0), b.market_time, coalesce(b.market_days, 0), coalesce(s.rows, 0),
+    coalesce(s.orders_invoiced, 0), coalesce(s.orders_filled, 0), coalesce(s.order_lines_invoiced, 0),
+    coalesce(s.lines_filled, 0), coalesce(s.orders_due, 0), coalesce(s.orders_on_time, 0),
+    coalesce(s.orders_in_full, 0), coalesce(s.orders_otif, 0)
+FROM (
+    SELECT f.distributor_id, count(*) AS rows, sum(f.planned_visits) AS planned_visits,
+        sum(f.visits - f.unplanned_visits) AS planned_visits_made, sum(f.in_sequence_visits) AS in_sequence_visits,
+        sum(f.productive_visits) AS productive_visits, sum(f.orders) AS orders, sum(f.order_lines) AS order_lines,
+        sum(f.ordered_value) AS ordered_value, sum(f.unique_outlets_visited) AS unique_outlets_visited,
+        sum(f.last_check_out - f.first_check_in) AS market_time,
+        count(*) FILTER (WHERE f.first_check_in IS NOT NULL AND f.last_check_out IS NOT NULL) AS market_days
+    FROM {booker_fact} f
+    WHERE f.tenant_id = %(tenant_id)s AND f.date = %(business_date)s AND f.distributor_id = ANY(%(dist)s)
+    GROUP BY 1
+) b
+FULL JOIN (
+    SELECT f.distributor_id, count(*) AS rows, sum(f.orders_invoiced) AS orders_invoiced,
+        sum(f.orders_filled) AS orders_filled, sum(f.order_lines_invoiced) AS order_lines_invoiced,
+        sum(f.lines_filled) AS lines_filled, sum(f.orders_due) AS orders_due, sum(f.orders_on_time) AS orders_on_time,
+        sum(f.orders_in_full) AS orders_in_full, sum(f.orders_otif) AS orders_otif
+    FROM {service_fact} f
+    WHERE f.tenant_id = %(tenant_id)s AND f.date = %(business_date)s AND f.distributor_id = ANY(%(dist)s)
+    GROUP BY 1
+) s ON s.distributor_id = b.distributor_id
+"""
+
 # OutletMonthFact from the OutletDayFact slice just written: clear the date's bit of the outlets not visited that
 # date any more (only rows whose bit is set, so a first refresh touches none), then set it for those visited, an
 # upsert that rewrites only rows whose bit was clear. Not a DELETE of a slice: a month row holds the other days too.
@@ -374,5 +409,6 @@ FACTS = (
     ("dist_brand_fact", DIST_BRAND_INSERT, "distributor_brand"),
     ("outlet_fact", OUTLET_INSERT, "outlet"),
     ("service_fact", SERVICE_INSERT, "service"),
+    ("dist_activity_fact", DIST_ACTIVITY_INSERT, "distributor_activity"),
     ("dist_fact", DISTRIBUTOR_INSERT, "distributor"),
 )

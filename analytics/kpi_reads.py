@@ -1,12 +1,14 @@
 """The reads behind the KPIs (analytics.kpi_defs): sums of the daily facts over a period, whole or grouped by one
 column, as dicts keyed by the group (None: the whole period). analytics.selectors merges them and evaluates the KPIs.
 
-- `fact_sums`: one aggregate query per fact table (BookerDayFact, BrandDayFact or its roll-up per distributor,
-  ServiceDayFact), filtered by tenant and date first so the (tenant, date) indexes serve them, then by the scope's
-  distributors and the filters the table has a column for.
+- `fact_sums`: one aggregate query per fact table (BookerDayFact, BrandDayFact, ServiceDayFact, or their roll-ups
+  per distributor when no booker or route narrows them), filtered by tenant and date first so the (tenant, date)
+  indexes serve them, then by the scope's distributors and the filters the table has a column for.
 - `coverage`: one query: the outlet set (active outlets in scope, narrowed by the route and booker filters; per
-  group for route, booker and distributor) against the distinct outlets visited: OutletMonthFact's day bits when
-  neither a route nor a booker narrows it (a tenant's month is one row per outlet), else OutletDayFact.
+  group for route, booker and distributor) against the distinct outlets visited. Neither a route nor a booker
+  narrowing it: a period within a month (or per date) is a lookup of CoverageMonthFact's precomputed counts, a
+  period across months is counted from OutletMonthFact's day bits (a tenant's month is one row per outlet); else
+  from OutletDayFact.
 - `snapshots`: one query: stock on hand (DistributorBrandDayFact; BrandDayFact under a booker or route filter) and
   receivables (DistributorDayFact) at each distributor's latest snapshot on or before a date. Per date (group
   "date"), each date gets each distributor's latest snapshot on or before it: the snapshots are turned into
@@ -25,6 +27,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, DurationField, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from catalog.models import Outlet
 from dms.tenancy.scope import Scope
@@ -33,12 +36,15 @@ from pjp.models import DailyJourney, RouteStop
 from .builders import table
 from .kpi_defs import PLACES
 from .models import (
+    BookerDayFact,
     BrandDayFact,
     CoverageMonthFact,
+    DistributorActivityDayFact,
     DistributorBrandDayFact,
     DistributorDayFact,
     OutletDayFact,
     OutletMonthFact,
+    ServiceDayFact,
 )
 
 GROUP_FIELDS = {"date": "date", "distributor": "distributor_id", "booker": "booker_id", "route": "route_id",
@@ -70,6 +76,14 @@ BRAND_SUMS: dict[str, Any] = {
 SERVICE_SUMS: dict[str, Any] = {name: Sum(name) for name in (
     "orders_invoiced", "orders_filled", "order_lines_invoiced", "lines_filled", "orders_due", "orders_on_time",
     "orders_in_full", "orders_otif")}
+# BOOKER_SUMS and SERVICE_SUMS over the roll-up DistributorActivityDayFact, and the count of the source's rows.
+ACTIVITY_SUMS: dict[str, Any] = {
+    **{name: Sum(name) for name in ("planned_visits", "planned_visits_made", "in_sequence_visits", "productive_visits",
+                                    "orders", "order_lines", "ordered_value", "market_time")},
+    "unique_outlets": Sum("unique_outlets_visited"), "market_days": Coalesce(Sum("market_days"), 0),
+    **{name: Sum(name) for name in SERVICE_SUMS},
+}
+ACTIVITY_ROWS = {BookerDayFact: "booker_rows", ServiceDayFact: "service_rows"}
 SNAPSHOT_KEYS = ("stock_on_hand", "receivables", "ar_0_30", "ar_31_60", "ar_61_90", "ar_over_90")
 
 Filters = dict[str, int | None]  # distributor_id, booker_id, route_id, brand_id
@@ -90,17 +104,27 @@ def _hours(value: Any) -> Decimal:
     return (seconds / HOUR).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
+def _source(model: Any, sums: dict[str, Any], filters: Filters, group: str | None
+            ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Where the sums are read: the model, or its roll-up per distributor when no booker or route narrows or groups
+    them; the sums over the table read; and the conditions on its rows (a roll-up's: those of the model's rows)."""
+    if filters.get("booker_id") is not None or filters.get("route_id") is not None or group in ("booker", "route"):
+        return model, sums, {}
+    if model in ACTIVITY_ROWS:
+        return DistributorActivityDayFact, {k: ACTIVITY_SUMS[k] for k in sums}, {f"{ACTIVITY_ROWS[model]}__gt": 0}
+    if model is BrandDayFact:  # the brand's rows with a brand filter or by brand, else the all-brands rows
+        brands = {} if filters.get("brand_id") is not None else {"brand_id__isnull": group != "brand"}
+        return DistributorBrandDayFact, sums, brands
+    return model, sums, {}
+
+
 def fact_sums(model: Any, sums: dict[str, Any], *, scope: Scope, date_from: date, date_to: date, filters: Filters,
               group: str | None) -> dict[Any, dict[str, Any]]:
-    """The sums of the model's facts, whole ({None: sums}) or per value of the group's column. One query.
-    BrandDayFact's sums come from its roll-up per distributor (DistributorBrandDayFact) when no booker or route
-    narrows or groups them: the brand's rows with a brand filter or by brand, else the all-brands rows."""
-    if model is BrandDayFact and filters.get("booker_id") is None and filters.get("route_id") is None \
-            and group not in ("booker", "route"):
-        model = DistributorBrandDayFact
-    qs = facts(model, scope=scope, date_from=date_from, date_to=date_to, filters=filters)
-    if model is DistributorBrandDayFact and filters.get("brand_id") is None:
-        qs = qs.filter(brand_id__isnull=group != "brand")
+    """The sums of the model's facts, whole ({None: sums}) or per value of the group's column. One query. When no
+    booker or route narrows or groups them, BookerDayFact's and ServiceDayFact's sums come from their roll-up per
+    distributor (DistributorActivityDayFact) and BrandDayFact's from its (DistributorBrandDayFact)."""
+    model, sums, narrowing = _source(model, sums, filters, group)
+    qs = facts(model, scope=scope, date_from=date_from, date_to=date_to, filters=filters).filter(**narrowing)
     if group is None:
         rows = {None: qs.aggregate(**sums)}
     else:

@@ -304,3 +304,41 @@ class CoverageMonthFact(FactModel):
                                                name="coveragemonthfact_uniq")]
         # the tenant-wide lookup of one (from_day, call_day) range over every distributor
         indexes = [models.Index(fields=["tenant", "date", "from_day", "call_day"], name="coveragemonthfact_lookup")]
+
+
+class DistributorActivityDayFact(FactModel):
+    """BookerDayFact and ServiceDayFact summed per distributor and date: what the visit, order and service KPIs read
+    when no booker or route narrows or groups them (a tenant's week is some 3,500 rows instead of 35,000 booker
+    days and as many service rows). One row per distributor and date with a booker or a service row;
+    booker_rows / service_rows count them (a KPI reads the rows whose count for its table is not 0, so a date or a
+    distributor has a value where the source table has rows, exactly as when read from it). The other columns are
+    the sums the KPIs take (analytics.kpi_reads.BOOKER_SUMS, SERVICE_SUMS): planned_visits_made = visits -
+    unplanned_visits; market_time = last_check_out - first_check_in and market_days the booker days having both.
+    The builder writes it from the two slices it has just written, so they always agree (a test keeps them equal).
+    """
+
+    booker_rows = models.PositiveIntegerField(default=0)
+    planned_visits = models.BigIntegerField(default=0)
+    planned_visits_made = models.BigIntegerField(default=0)
+    in_sequence_visits = models.BigIntegerField(default=0)
+    productive_visits = models.BigIntegerField(default=0)
+    orders = models.BigIntegerField(default=0)
+    order_lines = models.BigIntegerField(default=0)
+    ordered_value = _money()
+    unique_outlets_visited = models.BigIntegerField(default=0)
+    market_time = models.DurationField(null=True, blank=True)
+    market_days = models.PositiveIntegerField(default=0)
+    service_rows = models.PositiveIntegerField(default=0)
+    orders_invoiced = models.BigIntegerField(default=0)
+    orders_filled = models.BigIntegerField(default=0)
+    order_lines_invoiced = models.BigIntegerField(default=0)
+    lines_filled = models.BigIntegerField(default=0)
+    orders_due = models.BigIntegerField(default=0)
+    orders_on_time = models.BigIntegerField(default=0)
+    orders_in_full = models.BigIntegerField(default=0)
+    orders_otif = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "distributor", "date"],
+                                               name="distactivitydayfact_uniq")]
+        indexes = [models.Index(fields=["tenant", "date"], name="distactivityday_tenant_date")]

@@ -17,6 +17,7 @@ from analytics.builders import facts_refresh
 from analytics.models import (
     BookerDayFact,
     BrandDayFact,
+    DistributorActivityDayFact,
     DistributorBrandDayFact,
     DistributorDayFact,
     OutletDayFact,
@@ -33,12 +34,12 @@ from tests.reconciliation.money_fixtures import clean_day
 
 D = Decimal
 FACT_MODELS = (BookerDayFact, OutletSkuDayFact, DistributorDayFact, BrandDayFact, OutletDayFact, ServiceDayFact,
-               DistributorBrandDayFact)
+               DistributorBrandDayFact, DistributorActivityDayFact)
 # booker_day's rows per table: 1 booker day, 3 outlet-SKUs, 2 brands (one per SKU) and their roll-up per distributor
 # (2 brands + all), 5 calls (4 planned, EXTRA), no service row (nothing invoiced, nothing due: the orders are due
-# tomorrow), 2 distributors
+# tomorrow), the booker day's distributor's activity roll-up, 2 distributors
 BOOKER_DAY_COUNTS = {"booker": 1, "outlet_sku": 3, "brand": 2, "distributor_brand": 3, "outlet": 5, "service": 0,
-                     "distributor": 2}
+                     "distributor_activity": 1, "distributor": 2}
 A1_ONLY = {**BOOKER_DAY_COUNTS, "distributor": 1}
 
 
@@ -268,7 +269,7 @@ def test_refresh_twice_gives_the_same_rows(cast_a: Any, api_as: Any) -> None:
     assert refresh(tid, day.today) == first
     after = {m: [without(r, "refreshed_at") for r in rows(tid, m, day.today)] for m in FACT_MODELS}
     assert after == before
-    assert [len(v) for v in after.values()] == [1, 3, 2, 2, 5, 0, 3]  # FACT_MODELS' order
+    assert [len(v) for v in after.values()] == [1, 3, 2, 2, 5, 0, 3, 1]  # FACT_MODELS' order
 
 
 @pytest.mark.parametrize("scenario", ["booker_day", "clean_day"])
@@ -314,7 +315,7 @@ def test_a_distributor_scope_refreshes_its_own_distributor_only(cast_a: Any, api
     with tenant_scope(scope):
         assert facts_refresh(scope=scope, business_date=day.today, distributor_ids=[d1.pk, d2.pk]) == {
             "booker": 0, "outlet_sku": 0, "brand": 0, "distributor_brand": 0, "outlet": 0, "service": 0,
-            "distributor": 1}
+            "distributor_activity": 0, "distributor": 1}
     assert [r["distributor_id"] for r in rows(tid, DistributorDayFact, day.today)] == [d2.pk]
 
 

@@ -1,7 +1,8 @@
 """The roll-ups the builder keeps beside the day facts. OutletMonthFact: each outlet's visited-day bits of the month
 stay in step with OutletDayFact (set when visited, cleared when a refresh no longer finds the visit, other days' bits
 untouched), and the coverage it serves equals coverage counted from the day facts. DistributorBrandDayFact: every
-column equals the sum of BrandDayFact's rows per distributor and brand, and over all brands."""
+column equals the sum of BrandDayFact's rows per distributor and brand, and over all brands. DistributorActivityDayFact
+reads as BookerDayFact and ServiceDayFact do."""
 
 from __future__ import annotations
 
@@ -11,12 +12,29 @@ from typing import Any
 
 import pytest
 
-from analytics.kpi_reads import coverage, month_masks
-from analytics.models import BrandDayFact, DistributorBrandDayFact, OutletMonthFact
+from analytics.kpi_reads import (
+    BOOKER_SUMS,
+    GROUP_FIELDS,
+    SERVICE_SUMS,
+    _hours,
+    coverage,
+    fact_sums,
+    facts,
+    month_masks,
+)
+from analytics.models import (
+    BookerDayFact,
+    BrandDayFact,
+    DistributorActivityDayFact,
+    DistributorBrandDayFact,
+    OutletMonthFact,
+    ServiceDayFact,
+)
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from pjp.enums import VisitStatus
 from pjp.models import Visit
+from tests.analytics.service_setup import service_day
 from tests.analytics.test_facts import booker_day, refresh, rows
 from tests.reconciliation.money_fixtures import clean_day
 
@@ -99,3 +117,39 @@ def test_the_distributor_brand_rollup_sums_the_brand_facts(cast_a: Any, api_as: 
     got = {(r["distributor_id"], r["brand_id"]): {c: r[c] for c in ROLLUP_COLUMNS}
            for r in rows(tid, DistributorBrandDayFact, today)}
     assert got == expected
+
+
+@pytest.mark.parametrize("scenario", ["booker_day", "service_day"])
+def test_the_activity_rollup_reads_as_the_booker_and_service_facts(cast_a: Any, api_as: Any, scenario: str) -> None:
+    """The visit, order and service sums read from DistributorActivityDayFact (no booker or route filter) equal those
+    read from BookerDayFact and ServiceDayFact themselves, whole, per distributor and per date, with the same keys."""
+    if scenario == "booker_day":
+        today = booker_day(cast_a, api_as)[0].today
+        days = [today]
+    else:
+        service = service_day(cast_a)
+        today, days = service.today, [service.day(2), service.day(1), service.today]
+    tid = cast_a.tenant.pk
+    for day in days:
+        refresh(tid, day)
+    common: dict[str, Any] = {"date_from": days[0] - timedelta(days=1), "date_to": today}
+    with_figures: set[Any] = set()
+    with tenant_scope(Scope.system(tid)) as scope:
+        assert DistributorActivityDayFact.objects.exists()
+        for model, sums in ((BookerDayFact, BOOKER_SUMS), (ServiceDayFact, SERVICE_SUMS)):
+            qs = facts(model, scope=scope, filters={}, **common)
+            for group in (None, "distributor", "date"):
+                got = fact_sums(model, sums, scope=scope, filters={}, group=group, **common)
+                if group is None:
+                    want = {None: qs.aggregate(**sums)}
+                else:
+                    field = GROUP_FIELDS[group]
+                    want = {r.pop(field): r for r in qs.order_by().values(field).annotate(**sums)}
+                for row in want.values():
+                    if "market_time" in row:
+                        row["market_hours"] = _hours(row.pop("market_time"))
+                assert got == want, (model.__name__, group)
+                if any(v for row in got.values() for v in row.values()):
+                    with_figures.add(model)
+    # the comparisons had figures: the booker's visits and orders, the service day's invoices and deliveries
+    assert with_figures == ({BookerDayFact} if scenario == "booker_day" else {ServiceDayFact})
