@@ -26,7 +26,7 @@ from dms.tenancy.scope import Scope
 from dms.tenancy.selectors import distributor_list
 from pjp.models import Route
 
-from .kpi_defs import BREAKDOWN_KPIS, KPI_NAMES, KPIS, PLACES, Kpi, evaluate
+from .kpi_defs import BREAKDOWN_KPIS, KPI_NAMES, KPIS, PLACES, Kpi, evaluate, evaluate_rows
 from .kpi_reads import (
     BOOKER_SUMS,
     BRAND_SUMS,
@@ -139,6 +139,6 @@ def kpi_breakdown(*, scope: Scope, date_from: date, date_to: date, by: str, dist
         raise ValueError(f"by must be one of {', '.join(BREAKDOWN_BY)}")
     rows = _grouped(scope, date_from, date_to, _filters(distributor_id, booker_id, route_id, brand_id), by)
     labels = _labels(scope, by, list(rows))
-    out = [{"key": key, "label": labels.get(key, str(key)), **evaluate(row, BREAKDOWN_KPIS[by])}
-           for key, row in rows.items()]
+    figures = evaluate_rows(list(rows.values()), BREAKDOWN_KPIS[by])
+    out = [{"key": key, "label": labels.get(key, str(key)), **kpis} for key, kpis in zip(rows, figures, strict=True)]
     return sorted(out, key=lambda r: (r["label"], str(r["key"])))
