@@ -52,7 +52,17 @@ from orders.models import SecondaryOrder, SecondaryOrderLine
 from pjp.enums import VisitStatus
 from pjp.models import DailyJourney, Visit
 
-from .builders_sql import COVERAGE_DELETE, COVERAGE_INSERT, DELETE, FACTS, MONTH_CLEAR, MONTH_SET, ORDER_JOURNEY, POWERS
+from .builders_sql import (
+    COVERAGE_DELETE,
+    COVERAGE_INSERT,
+    DELETE,
+    FACTS,
+    MONTH_CLEAR,
+    MONTH_SET,
+    ORDER_JOURNEY,
+    POWERS,
+    STALE_MONTHS,
+)
 from .models import (
     BookerDayFact,
     BrandDayFact,
@@ -183,3 +193,24 @@ def coverage_refresh(*, scope: Scope, month: date, distributor_ids: Iterable[int
         cursor.execute("SET LOCAL jit = off")
         _coverage_rebuild(cursor, _tables(), params)
         return int(cursor.rowcount)
+
+
+def coverage_heal(*, scope: Scope, until: date, months: int) -> int:
+    """Rebuild the coverage months (of the `months` months up to until's) that have month bits but no marker row:
+    made stale by an outlet change, or never built. One query finds them; each month is rebuilt for its stale
+    distributors (coverage_refresh). Returns the (distributor, month) pairs rebuilt."""
+    if connection.vendor != "postgresql":
+        return 0
+    first = until.replace(day=1)
+    wanted = [date(first.year + (first.month - 1 - k) // 12, (first.month - 1 - k) % 12 + 1, 1) for k in range(months)]
+    dist = _distributor_ids(scope, None)
+    with connection.cursor() as cursor:
+        cursor.execute(STALE_MONTHS.format(**_tables()), {"tenant_id": scope.tenant_id, "dist": dist,
+                                                           "months": wanted})
+        stale = cursor.fetchall()
+    by_month: dict[date, list[int]] = {}
+    for distributor, month in stale:
+        by_month.setdefault(month, []).append(distributor)
+    for month, distributors in sorted(by_month.items()):
+        coverage_refresh(scope=scope, month=month, distributor_ids=distributors)
+    return len(stale)

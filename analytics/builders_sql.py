@@ -400,6 +400,15 @@ WHERE p.bits >> (a.day - 1) <> 0
 GROUP BY 2, 4, 5
 """
 POWERS = [1 << k for k in range(31)]
+# The (distributor, month) pairs of the months given with month bits but no CoverageMonthFact marker row.
+STALE_MONTHS = """
+SELECT d.id, mo.m FROM unnest(%(dist)s::bigint[]) d(id) CROSS JOIN unnest(%(months)s::date[]) mo(m)
+WHERE NOT EXISTS (SELECT 1 FROM {coverage_fact} c WHERE c.tenant_id = %(tenant_id)s AND c.distributor_id = d.id
+      AND c.date = mo.m AND c.from_day = 0 AND c.call_day = 0)
+  AND EXISTS (SELECT 1 FROM {month_fact} m WHERE m.tenant_id = %(tenant_id)s AND m.distributor_id = d.id
+      AND m.date = mo.m)
+ORDER BY 2, 1
+"""
 
 # (fact table key, insert, key of the returned counts), in the order they run: BRAND_INSERT reads SKU_INSERT's rows.
 FACTS = (

@@ -35,6 +35,11 @@ BACKFILL_BUDGET_SECONDS = 600
 BACKFILL_MAX_RETRIES = 5
 
 
+# How far back the nightly refresh looks for coverage months made stale by an outlet change (they are read from the
+# month bits until rebuilt: right, only slower).
+COVERAGE_HEAL_MONTHS = 13
+
+
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
@@ -55,14 +60,20 @@ def debounce_key(tenant_id: int, distributor_id: int, business_date: date | str)
 def facts_refresh_task(*, tenant_id: int, business_date: str, distributor_ids: Sequence[int] | None = None,
                        debounce: bool = False) -> dict[str, int]:
     """Rebuild the facts of the tenant's `business_date` (ISO date) for all or some distributors. Idempotent.
-    `debounce`: started by after_sync, so free the distributors' debounce keys first."""
-    from .builders import facts_refresh
+    `debounce`: started by after_sync, so free the distributors' debounce keys first. The whole date's refresh (the
+    nightly one) then rebuilds the coverage months an outlet change made stale over the past COVERAGE_HEAL_MONTHS
+    (the count is returned as "coverage_months_healed")."""
+    from .builders import coverage_heal, facts_refresh
 
     day = _as_date(business_date)
     if debounce and distributor_ids:
         cache.delete_many([debounce_key(tenant_id, d, day) for d in distributor_ids])
     with tenant_scope(Scope.system(tenant_id, "analytics")) as scope:
-        return facts_refresh(scope=scope, business_date=day, distributor_ids=distributor_ids)
+        counts = facts_refresh(scope=scope, business_date=day, distributor_ids=distributor_ids)
+    if distributor_ids is None:
+        with tenant_scope(Scope.system(tenant_id, "analytics")) as scope:
+            counts["coverage_months_healed"] = coverage_heal(scope=scope, until=day, months=COVERAGE_HEAL_MONTHS)
+    return counts
 
 
 def after_reconciliation(*, tenant_id: int, business_date: date | str, **_: Any) -> None:

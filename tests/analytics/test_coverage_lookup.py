@@ -148,3 +148,26 @@ def test_a_date_refresh_builds_its_months_coverage(cast_a: Any, api_as: Any) -> 
     assert called == 4  # SHOP0, SHOP1, SHOP3 and EXTRA; SHOP2 was missed
     looked, bits = both(cast_a.tenant.pk, day.today - timedelta(days=day.today.day - 1), day.today, None)
     assert looked == bits and looked[None]["outlets_visited"] == 4
+
+
+def test_the_nightly_refresh_rebuilds_the_months_an_outlet_change_made_stale(cast_a: Any) -> None:
+    from analytics.tasks import facts_refresh_task
+
+    tid = cast_a.tenant.pk
+    made = seed_bits(cast_a, seed=13)
+    build(tid, MONTH, NEXT)
+    a1, a2 = (d.pk for d in cast_a.distributors[:2])
+    with tenant_scope(Scope.system(tid)):
+        Outlet.objects.filter(pk=made[0].pk).update(active=False)  # a1's
+    assert markers(tid) == {(a2, MONTH), (a2, NEXT)}
+    stale_read = both(tid, MONTH.replace(day=2), MONTH.replace(day=20), "distributor")
+    # a distributor's refresh (after its sync) leaves the healing to the nightly one
+    assert "coverage_months_healed" not in facts_refresh_task(tenant_id=tid, business_date="2026-11-05",
+                                                              distributor_ids=[a2])
+    assert (a1, MONTH) not in markers(tid)
+    # the nightly refresh of a date in NEXT rebuilds NEXT (its own month) for every distributor, and MONTH for a1
+    counts = facts_refresh_task(tenant_id=tid, business_date="2026-11-05")
+    assert counts["coverage_months_healed"] == 1
+    assert markers(tid) == {(a1, MONTH), (a2, MONTH), (a1, NEXT), (a2, NEXT)}
+    assert both(tid, MONTH.replace(day=2), MONTH.replace(day=20), "distributor") == stale_read
+    assert facts_refresh_task(tenant_id=tid, business_date="2026-11-05")["coverage_months_healed"] == 0
