@@ -374,15 +374,18 @@ DO UPDATE SET visited_days = m.visited_days | EXCLUDED.visited_days WHERE m.visi
 """
 
 # CoverageMonthFact of the month from its OutletMonthFact rows just updated: the distributors' months are deleted
-# and built anew, the marker row (0, 0) first. Per distinct bit pattern of the active outlets (by their distributor,
-# as the coverage KPI counts them), for each day a of the month with a call on or after it: the first such call is
-# on day a - 1 + k, where 2^(k-1) is the lowest set bit of bits >> (a - 1).
+# and built anew, the marker row (0, 0) first, with the distributor's active outlets. Per distinct bit pattern of
+# the active outlets (by their distributor, as the coverage KPI counts them), for each day a of the month with a
+# call on or after it: the first such call is on day a - 1 + k, where 2^(k-1) is the lowest set bit of
+# bits >> (a - 1).
 COVERAGE_DELETE = """
 DELETE FROM {coverage_fact} WHERE tenant_id = %(tenant_id)s AND distributor_id = ANY(%(dist)s) AND date = %(month)s
 """
 COVERAGE_INSERT = """
 INSERT INTO {coverage_fact} (tenant_id, distributor_id, date, from_day, call_day, outlets)
-SELECT %(tenant_id)s, d.id, %(month)s::date, 0, 0, 0 FROM unnest(%(dist)s::bigint[]) d(id)
+SELECT %(tenant_id)s, d.id, %(month)s::date, 0, 0, (
+        SELECT count(*) FROM {outlet} o WHERE o.tenant_id = %(tenant_id)s AND o.distributor_id = d.id AND o.active)
+FROM unnest(%(dist)s::bigint[]) d(id)
 UNION ALL
 SELECT %(tenant_id)s, p.distributor_id, %(month)s::date, a.day,
     a.day - 1 + array_position(%(powers)s::int[], (p.bits >> (a.day - 1)) & -(p.bits >> (a.day - 1))),

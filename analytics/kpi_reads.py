@@ -264,22 +264,24 @@ def _month_coverage(*, scope: Scope, date_from: date, date_to: date, filters: Fi
     return _fetch(WORK_MEM + sql, params)
 
 
-# The lookup (CoverageMonthFact), one statement: the active outlets in scope per distributor (outlet_active_scope
-# alone); the rows of each month's days in the period ({days}: whole periods: from_day = the first day, call_day up
-# to the last; per date: from_day = call_day); and the distributors' months that have month bits but no marker row
-# (never built since, or made stale by an outlet change), flagged from_day -1: those are read from the bits.
+# The lookup (CoverageMonthFact), one statement: each month's marker rows (0, 0), which hold the distributor's active
+# outlets (the outlets in scope); the rows of each month's days in the period ({days}: whole periods: from_day = the
+# first day, call_day up to the last; per date: from_day = call_day); and, flagged from_day -1, the distributors'
+# months without a marker (never built, or made stale by an outlet change), with whether the month has month bits
+# (then the distributor is read from the bits) and the distributor's active outlets (outlet_active_scope, one
+# index range each).
 LOOKUP = """
-SELECT s.distributor_id, NULL::date, 0, 0, count(*) FROM {outlet} s WHERE s.tenant_id = %(t)s AND s.active{dist_s}
-GROUP BY 1
-UNION ALL
 SELECT c.distributor_id, c.date, c.from_day, c.call_day, c.outlets FROM {coverage_fact} c
-WHERE c.tenant_id = %(t)s AND (false{days}){dist_c}
+WHERE c.tenant_id = %(t)s AND ((c.date = ANY(%(months)s::date[]) AND c.from_day = 0 AND c.call_day = 0){days}){dist_c}
 UNION ALL
-SELECT d.id, mo.m, -1, 0, 0 FROM {distributor} d CROSS JOIN unnest(%(months)s::date[]) mo(m)
+SELECT d.id, mo.m, -1,
+    (EXISTS (SELECT 1 FROM {month_fact} m WHERE m.tenant_id = %(t)s AND m.distributor_id = d.id
+        AND m.date = mo.m))::int,
+    (SELECT count(*) FROM {outlet} o WHERE o.tenant_id = %(t)s AND o.distributor_id = d.id AND o.active)
+FROM {distributor} d CROSS JOIN unnest(%(months)s::date[]) mo(m)
 WHERE d.tenant_id = %(t)s{dist_d}
   AND NOT EXISTS (SELECT 1 FROM {coverage_fact} c WHERE c.tenant_id = %(t)s AND c.distributor_id = d.id
       AND c.date = mo.m AND c.from_day = 0 AND c.call_day = 0)
-  AND EXISTS (SELECT 1 FROM {month_fact} m WHERE m.tenant_id = %(t)s AND m.distributor_id = d.id AND m.date = mo.m)
 """
 LOOKUP_PERIOD = " OR (c.date = %(m{i})s AND c.from_day = %(a{i})s AND c.call_day <= %(b{i})s)"
 LOOKUP_DAYS = " OR (c.date = %(m{i})s AND c.from_day BETWEEN %(a{i})s AND %(b{i})s AND c.call_day = c.from_day)"
@@ -309,24 +311,36 @@ def _lookup_coverage(*, scope: Scope, date_from: date, date_to: date, filters: F
     sql = LOOKUP.format(days="".join(pattern.format(i=i) for i in range(len(spans))),
                         dist_s=dist_sql.format(col="s.distributor_id"), dist_c=dist_sql.format(col="c.distributor_id"),
                         dist_d=dist_sql.format(col="d.id"), **_tables())
-    rows = _fetch(sql, params)
-    in_scope = {distributor: outlets for distributor, month, _a, _b, outlets in rows if month is None}
-    stale = {distributor for distributor, month, from_day, _b, _n in rows if month and from_day < 0} & set(in_scope)
-    visited: dict[Any, int] = {}  # the stale ones' are read from the bits, over the whole period
-    for distributor, month, from_day, call_day, outlets in rows:
-        if month is not None and from_day > 0 and distributor in in_scope and distributor not in stale:
+    in_scope: dict[int, int] = {}
+    stale: set[int] = set()  # read from the bits, over the whole period
+    period_rows = []
+    for distributor, month, from_day, call_day, outlets in _fetch(sql, params):
+        if from_day > 0:
+            period_rows.append((distributor, month, call_day, outlets))
+        elif from_day == 0 or distributor not in in_scope:
+            in_scope[distributor] = outlets  # a marker's count is the present one, as an unmarked month's
+        if from_day < 0 and call_day:
+            stale.add(distributor)
+    visited: dict[Any, int] = {}
+    for distributor, month, call_day, outlets in period_rows:
+        if distributor not in stale:
             key = month.replace(day=call_day) if group == "date" else distributor
             visited[key] = visited.get(key, 0) + outlets
+    in_scope = {d: n for d, n in in_scope.items() if n and d not in stale}
     if group == "date":
-        for _k, day, _t, seen in _month_coverage(scope=scope, date_from=date_from, date_to=date_to, filters=filters,
-                                                 group="date", dist=sorted(stale)) if stale else []:
-            if day is not None:
+        total = sum(in_scope.values())
+        by_bits = _month_coverage(scope=scope, date_from=date_from, date_to=date_to, filters=filters, group="date",
+                                  dist=sorted(stale)) if stale else []
+        for _k, day, outlets, seen in by_bits:
+            if day is None:
+                total += outlets
+            else:
                 visited[day] = visited.get(day, 0) + seen
-        return [(0, None, sum(in_scope.values()), 0)] + [(0, day, 0, n) for day, n in sorted(visited.items()) if n]
+        return [(0, None, total, 0)] + [(0, day, 0, n) for day, n in sorted(visited.items()) if n]
     if stale:
-        for distributor, _d, _t, seen in _month_coverage(scope=scope, date_from=date_from, date_to=date_to,
-                                                         filters=filters, group="distributor", dist=sorted(stale)):
-            visited[distributor] = seen
+        for distributor, _d, outlets, seen in _month_coverage(scope=scope, date_from=date_from, date_to=date_to,
+                                                              filters=filters, group="distributor", dist=sorted(stale)):
+            in_scope[distributor], visited[distributor] = outlets, seen
     if group == "distributor":
         return [(d, None, n, visited.get(d, 0)) for d, n in in_scope.items()]
     return [(0, None, sum(in_scope.values()), sum(visited.get(d, 0) for d in in_scope))]

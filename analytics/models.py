@@ -289,11 +289,13 @@ class CoverageMonthFact(FactModel):
     outlets called in days a..b of the month are then the sum of the rows with from_day = a and call_day <= b, and
     those called on day d the row (d, d). `date` is the month's first day.
 
-    The row (from_day 0, call_day 0, outlets 0) marks the distributor's month as built: a distributor without it
-    is read from the month bits instead. Built by the builder after the month bits, with the same outlet set the
-    coverage KPI counts (active outlets, by their distributor); a change to that set (an outlet deactivated,
-    reactivated, moved to another distributor or deleted) removes the months of the distributors concerned (the
-    trigger analytics_coverage_stale on the outlet table), so a stale count is never read."""
+    The row (from_day 0, call_day 0) marks the distributor's month as built, and its `outlets` are the
+    distributor's active outlets (the coverage KPI's outlets in scope): a distributor without it is read from the
+    month bits instead. Built by the builder after the month bits, with the same outlet set the coverage KPI counts
+    (active outlets, by their distributor); a change to that set (an outlet added, deactivated, reactivated, moved
+    to another distributor or deleted) removes every month of the distributors concerned (the trigger
+    analytics_coverage_stale on the outlet table), so a stale count is never read, and the markers a distributor
+    has always hold its present outlet count."""
 
     from_day = models.PositiveSmallIntegerField()
     call_day = models.PositiveSmallIntegerField()

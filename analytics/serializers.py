@@ -124,13 +124,7 @@ _VALUE = cast(serializers.DecimalField, KpiFigureOutput().fields["value"])
 _PLACES = Decimal(".1") ** int(_VALUE.decimal_places or 0)  # 4
 _KEY, _LABEL = GroupKeyField(), serializers.CharField()
 _DAY = serializers.DateField()
-
-
-def _kpi(value: dict[str, Any], value_text: Any) -> dict[str, Any]:
-    figure, numerator, denominator = value.get("value"), value.get("numerator"), value.get("denominator")
-    return {"value": None if figure is None else value_text(figure),
-            "numerator": None if numerator is None else f"{numerator:f}",
-            "denominator": None if denominator is None else f"{denominator:f}"}
+_ABSENT = object()
 
 
 def breakdown_data(data: dict[str, Any]) -> dict[str, Any]:
@@ -139,17 +133,27 @@ def breakdown_data(data: dict[str, Any]) -> dict[str, Any]:
     them)."""
     context = getcontext().copy()
     context.prec = int(_VALUE.max_digits or context.prec)  # 24
-
-    def value_text(value: Decimal) -> str:
-        return f"{value.quantize(_PLACES, rounding=_VALUE.rounding, context=context):f}"
-
+    quantize, places, rounding = Decimal.quantize, _PLACES, _VALUE.rounding
+    results = []
+    for row in data["results"]:
+        out: dict[str, Any] = {"key": _KEY.to_representation(row["key"]),
+                               "label": None if row["label"] is None else _LABEL.to_representation(row["label"])}
+        for name in KPI_NAMES:
+            kpi = row.get(name, _ABSENT)
+            if kpi is _ABSENT:
+                continue
+            if kpi is None:
+                out[name] = None
+                continue
+            figure, numerator, denominator = kpi.get("value"), kpi.get("numerator"), kpi.get("denominator")
+            out[name] = {
+                "value": None if figure is None else f"{quantize(figure, places, rounding, context):f}",
+                "numerator": None if numerator is None else f"{numerator:f}",
+                "denominator": None if denominator is None else f"{denominator:f}"}
+        results.append(out)
     return {
         "date_from": _DAY.to_representation(data["date_from"]), "date_to": _DAY.to_representation(data["date_to"]),
         "by": str(data["by"]), "kpis": [str(k) for k in data["kpis"]],
         "definitions": {str(k): str(v) for k, v in data["definitions"].items()},
-        "results": [{"key": _KEY.to_representation(row["key"]),
-                     "label": None if row["label"] is None else _LABEL.to_representation(row["label"]),
-                     **{name: None if row[name] is None else _kpi(row[name], value_text)
-                        for name in KPI_NAMES if name in row}}
-                    for row in data["results"]],
+        "results": results,
     }

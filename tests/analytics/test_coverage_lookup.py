@@ -1,6 +1,6 @@
 """CoverageMonthFact: coverage of a period within a month is a lookup of precomputed counts, and equals coverage
 counted from the month bits for every period of the month, whole, per distributor and per date. An outlet change
-that alters the outlets counted (deactivated, moved, deleted) makes the distributors' months stale at once (the
+that alters the outlets counted (added, deactivated, moved, deleted) makes the distributors' months stale at once (the
 trigger on the outlet table), and the reads fall back to the bits for them until the month is rebuilt."""
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def test_the_lookup_equals_the_bits_for_every_period_of_a_month(cast_a: Any) -> 
     assert build(tid, MONTH) > 2  # the markers and the counts
     a1, a2 = (d.pk for d in cast_a.distributors[:2])
     assert markers(tid) == {(a1, MONTH), (a2, MONTH)}
+    with tenant_scope(Scope.system(tid)):  # each marker holds its distributor's active outlets
+        assert dict(CoverageMonthFact.objects.filter(from_day=0).values_list("distributor_id", "outlets")) == {
+            a1: 6, a2: 6}
     compared = 0
     for first in range(1, 32):
         for last in range(first, 32):
@@ -133,6 +136,16 @@ def test_an_outlet_change_makes_its_distributors_months_stale_and_the_reads_stay
         OutletMonthFact.objects.filter(outlet_id=made[0].pk).delete()
         Outlet.objects.filter(pk=made[0].pk).delete()
     assert markers(tid) == {(a2, MONTH)}
+    # added: the new outlet is in scope (not called), so its distributor's months go; an inactive one changes nothing
+    build(tid, MONTH)
+    before, _ = both(tid, *period, "distributor")
+    make_outlet(cast_a.distributors[0], active=False)
+    assert markers(tid) == {(a1, MONTH), (a2, MONTH)}
+    make_outlet(cast_a.distributors[0])
+    assert markers(tid) == {(a2, MONTH)}
+    looked, from_bits = both(tid, *period, "distributor")
+    assert looked == from_bits
+    assert looked[a1] == {**before[a1], "outlets_in_scope": before[a1]["outlets_in_scope"] + 1}
 
 
 def test_a_date_refresh_builds_its_months_coverage(cast_a: Any, api_as: Any) -> None:
