@@ -6,8 +6,9 @@ distributor admins and staff (their own distributor only).
 `distributor` outside the caller's scope (another tenant's, or a sibling's for a distributor user) is a 404, as for
 any foreign object; `booker`, `route` and `brand` only narrow the facts (an id that is not the caller's matches
 nothing). The breakdown's `by` (distributor, booker, route, brand, date) is required; another value is a 400 naming
-`by`. The breakdown is not paginated: its rows are bounded by the scope's distributors, bookers, routes, brands or
-the 366 days.
+`by`. The breakdown is paginated like the other lists (`page`, `page_size`: 50 rows by default, at most 500; `count`,
+`next`, `previous`): the rows are sorted by label first and only the page's KPIs are worked out and rendered (a
+tenant's 500 distributors are 500 rows of 28 KPIs). A page past the last is a 404.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
 
-from dms.core.api import DateRangeSerializer
+from dms.core.api import PAGE_PARAMETERS, DateRangeSerializer, PageNumberPagination
 from dms.core.errors import NotFound
 from dms.tenancy.api import TenantApi
 from dms.tenancy.enums import MANUFACTURER_ROLES, Role
@@ -47,6 +50,7 @@ BREAKDOWN_PARAMETERS = [
     OpenApiParameter("by", OpenApiTypes.STR, required=True, enum=list(selectors.BREAKDOWN_BY),
                      description="the grouping; each carries the KPIs of selectors.BREAKDOWN_KPIS[by]"),
     *PARAMETERS,
+    *PAGE_PARAMETERS,
 ]
 
 
@@ -60,6 +64,9 @@ class KpiFilterSerializer(DateRangeSerializer):
 
 class KpiBreakdownFilterSerializer(KpiFilterSerializer):
     by = serializers.ChoiceField(choices=list(selectors.BREAKDOWN_BY))
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=PageNumberPagination.max_page_size,
+                                         default=api_settings.PAGE_SIZE)
 
 
 class KpiApi(TenantApi):
@@ -107,8 +114,14 @@ class KpiBreakdownApi(KpiApi):
     @extend_schema(parameters=BREAKDOWN_PARAMETERS, responses=KpiBreakdownOutput)
     def get(self, request: Request) -> Response:
         data = self.filters(request)
-        rows = selectors.kpi_breakdown(scope=self.scope, **data)
+        page, size = data.pop("page"), data.pop("page_size")
+        count, rows = selectors.kpi_breakdown_page(scope=self.scope, offset=(page - 1) * size, limit=size, **data)
+        if page > 1 and not rows:
+            raise NotFound("Invalid page.")
+        url = request.build_absolute_uri()
         return Response(breakdown_data(
             {"date_from": data["date_from"], "date_to": data["date_to"], "by": data["by"],
              "kpis": list(selectors.BREAKDOWN_KPIS[data["by"]]),
-             "definitions": breakdown_definitions(selectors.BREAKDOWN_KPIS[data["by"]]), "results": rows}))
+             "definitions": breakdown_definitions(selectors.BREAKDOWN_KPIS[data["by"]]), "count": count,
+             "next": replace_query_param(url, "page", page + 1) if page * size < count else None,
+             "previous": None if page == 1 else replace_query_param(url, "page", page - 1), "results": rows}))

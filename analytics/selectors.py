@@ -135,10 +135,21 @@ def kpi_breakdown(*, scope: Scope, date_from: date, date_to: date, by: str, dist
     stock or receivables snapshot), sorted by label. `key` is the id (the date for "date"; None for the orders
     without a booker or a route); `label` is "CODE Name" (distributor, route), "Full Name (username)" or the
     username (booker), the brand's name, or the ISO date. Six queries at most."""
+    return kpi_breakdown_page(scope=scope, date_from=date_from, date_to=date_to, by=by, distributor_id=distributor_id,
+                              booker_id=booker_id, route_id=route_id, brand_id=brand_id)[1]
+
+
+def kpi_breakdown_page(*, scope: Scope, date_from: date, date_to: date, by: str, distributor_id: int | None = None,
+                       booker_id: int | None = None, route_id: int | None = None, brand_id: int | None = None,
+                       offset: int = 0, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """(the number of groups, the rows offset..offset + limit of kpi_breakdown's): the groups are sorted by label
+    first and only the page's rows are evaluated."""
     if by not in BREAKDOWN_KPIS:
         raise ValueError(f"by must be one of {', '.join(BREAKDOWN_BY)}")
     rows = _grouped(scope, date_from, date_to, _filters(distributor_id, booker_id, route_id, brand_id), by)
     labels = _labels(scope, by, list(rows))
-    figures = evaluate_rows(list(rows.values()), BREAKDOWN_KPIS[by])
-    out = [{"key": key, "label": labels.get(key, str(key)), **kpis} for key, kpis in zip(rows, figures, strict=True)]
-    return sorted(out, key=lambda r: (r["label"], str(r["key"])))
+    keys = sorted(rows, key=lambda key: (labels.get(key, str(key)), str(key)))
+    page = keys[offset:None if limit is None else offset + limit]
+    figures = evaluate_rows([rows[key] for key in page], BREAKDOWN_KPIS[by])
+    return len(keys), [{"key": key, "label": labels.get(key, str(key)), **kpis}
+                       for key, kpis in zip(page, figures, strict=True)]

@@ -113,7 +113,11 @@ class KpiBreakdownOutput(serializers.Serializer):
     kpis = serializers.ListField(child=serializers.CharField(), help_text="the KPIs every row carries, in order")
     definitions = serializers.DictField(child=serializers.CharField(),
                                         help_text="each KPI's definition (one sentence), by KPI name")
-    results = KpiBreakdownRowOutput(many=True, help_text="one row per group that has facts, sorted by label")
+    count = serializers.IntegerField(help_text="the groups with facts (rows over all pages)")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = KpiBreakdownRowOutput(many=True, help_text="this page's rows: one per group that has facts, sorted by "
+                                                         "label")
 
 
 # Rendering many rows through nested serializers costs more than the query behind them (a tenant's breakdown by
@@ -124,13 +128,14 @@ _VALUE = cast(serializers.DecimalField, KpiFigureOutput().fields["value"])
 _PLACES = Decimal(".1") ** int(_VALUE.decimal_places or 0)  # 4
 _KEY, _LABEL = GroupKeyField(), serializers.CharField()
 _DAY = serializers.DateField()
+_URL = serializers.URLField()
 _ABSENT = object()
 
 
 def breakdown_data(data: dict[str, Any]) -> dict[str, Any]:
     """KpiBreakdownOutput(data).data, rendered fast (see above). data: date_from, date_to, by, kpis, definitions
-    (breakdown_definitions) and results (rows of Decimal figures, as analytics.selectors.kpi_breakdown gives
-    them)."""
+    (breakdown_definitions), count, next, previous and results (rows of Decimal figures, as
+    analytics.selectors.kpi_breakdown gives them)."""
     context = getcontext().copy()
     context.prec = int(_VALUE.max_digits or context.prec)  # 24
     quantize, places, rounding = Decimal.quantize, _PLACES, _VALUE.rounding
@@ -155,5 +160,8 @@ def breakdown_data(data: dict[str, Any]) -> dict[str, Any]:
         "date_from": _DAY.to_representation(data["date_from"]), "date_to": _DAY.to_representation(data["date_to"]),
         "by": str(data["by"]), "kpis": [str(k) for k in data["kpis"]],
         "definitions": {str(k): str(v) for k, v in data["definitions"].items()},
+        "count": int(data["count"]),
+        "next": None if data["next"] is None else _URL.to_representation(data["next"]),
+        "previous": None if data["previous"] is None else _URL.to_representation(data["previous"]),
         "results": results,
     }

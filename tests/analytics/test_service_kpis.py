@@ -211,7 +211,8 @@ def test_the_fast_breakdown_rendering_is_exactly_the_serializers(cast_a: Any, by
         rows = kpi_breakdown(scope=scope, by=by, date_from=day.day(2), date_to=day.today)
     assert rows
     data = {"date_from": day.day(2), "date_to": day.today, "by": by, "kpis": list(BREAKDOWN_KPIS[by]),
-            "definitions": breakdown_definitions(BREAKDOWN_KPIS[by]), "results": rows}
+            "definitions": breakdown_definitions(BREAKDOWN_KPIS[by]), "count": len(rows),
+            "next": "http://testserver/api/v1/analytics/kpis/breakdown/?page=2", "previous": None, "results": rows}
     # then: the API's rendering is the serializer's, to the string
     assert json.dumps(breakdown_data(data)) == json.dumps(KpiBreakdownOutput(data).data)
 
@@ -236,6 +237,27 @@ def test_the_breakdown_api_by_hand(cast_a: Any, api_as: Any) -> None:
     assert "otif" not in body["results"][0]
     dates = ask(client, by="date", date_from=day.day(2), date_to=day.today).json()["results"]
     assert [r["key"] for r in dates] == [d.isoformat() for d in (day.day(2), day.day(1), day.today)]
+
+
+def test_the_breakdown_api_pages_its_rows(cast_a: Any, api_as: Any) -> None:
+    day = refreshed(cast_a)
+    client = api_as(cast_a.users[Role.MANUFACTURER_ANALYST])
+    common = {"by": "date", "date_from": day.day(2), "date_to": day.today}
+    whole = ask(client, **common).json()  # 50 rows a page by default: one page
+    assert whole["count"] == 3 and len(whole["results"]) == 3 and whole["next"] is None and whole["previous"] is None
+    first = ask(client, page_size=2, **common).json()
+    assert first["count"] == 3 and [r["key"] for r in first["results"]] == [r["key"] for r in whole["results"][:2]]
+    assert first["next"].startswith("http://testserver/")
+    assert "page=2" in first["next"] and "page_size=2" in first["next"]
+    second = client.get(first["next"]).json()
+    assert second["results"] == whole["results"][2:] and second["next"] is None and "page=1" in second["previous"]
+    assert second["definitions"] == whole["definitions"] and set(second["definitions"]) == set(whole["kpis"])
+    assert "definition" not in second["results"][0]["otif"]
+    past = ask(client, page=3, page_size=2, **common)
+    assert past.status_code == 404 and past.json()["error"]["code"]
+    for bad in ({"page": 0}, {"page_size": 501}, {"page_size": "x"}):
+        response = ask(client, **bad, **common)
+        assert response.status_code == 400 and next(iter(bad)) in response.json()["error"]["fields"], response.json()
 
 
 def test_a_distributor_user_breaks_down_its_own_distributor_only(cast_a: Any, api_as: Any) -> None:
