@@ -18,13 +18,14 @@ module's docstring for why not a blanket ANALYZE). Then:
    params: seconds and rows per date, and seconds per statement kind (each fact table's DELETE and INSERT).
 2. `analytics_api_<call>_<filter>`: each dashboard API call through Django's test Client, in-process, logged in as a
    manufacturer analyst (session auth, middleware, tenant scope, DRF validation and serialisation, JSON rendering
-   included), 3 warm-ups then N timed requests; value = p95 in ms (p50 and the other figures in params). Calls:
-   kpis, kpis/series, kpis/breakdown by distributor and by brand (the first page, 50 rows, as the API serves it
-   by default), each tenant-wide over the 7 days, for one distributor and for one brand; the journeys list tenant-wide and for one distributor (it has no brand filter);
-   the funnel for one distributor; one route's paths. Baseline: the same period's order lines summed straight from
-   the operational tables with the same filter (`count(*), sum(total)` of the lines joined to their live orders;
-   the brand through the SKU, the route through the booker's day journey), raw SQL, application role, tenant scope,
-   p95 of its own repeats: the ratio is what the facts buy against reading the operational rows.
+   included), 3 warm-ups then N timed requests; value = p95 in ms (p50 and the other figures in params). Calls: kpis,
+   kpis/series, kpis/breakdown by distributor and by brand (the first page, 50 rows, as the API serves it by
+   default), each tenant-wide over the 7 days, for one distributor and for one brand; the journeys list tenant-wide
+   and for one distributor (it has no brand filter); the funnel for one distributor; one route's paths. Baseline: the
+   same period's order lines summed straight from the operational tables with the same filter (`count(*), sum(total)`
+   of the lines joined to their live orders; the brand through the SKU, the route through the booker's day journey),
+   raw SQL, application role, tenant scope, p95 of its own repeats: the ratio is what the facts buy against reading
+   the operational rows.
    Goal: value <= 100 (ms). params: p50 and max, queries and SQL milliseconds per request by statement kind.
 
 Every URL name is reversed before seeding: an endpoint that is missing (NoReverseMatch) fails the run at once,
