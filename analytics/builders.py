@@ -173,6 +173,11 @@ def facts_refresh(*, scope: Scope, business_date: date, distributor_ids: Iterabl
 
 
 def _coverage_rebuild(cursor: Any, tables: dict[str, str], params: dict[str, Any]) -> None:
+    """Rebuild the coverage months. SHARE on the outlet table first, held to the commit (the statements come last in
+    their transaction): an outlet change committing while the months were counted would otherwise make them stale
+    after its trigger had already run. Outlet writes wait for the commit; in-flight ones are waited for, and
+    counted."""
+    cursor.execute(f"LOCK TABLE {tables['outlet']} IN SHARE MODE")
     cursor.execute(COVERAGE_DELETE.format(**tables), params)
     cursor.execute(COVERAGE_INSERT.format(**tables), {**params, "powers": POWERS})
 

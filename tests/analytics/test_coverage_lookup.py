@@ -6,8 +6,13 @@ trigger on the outlet table), and the reads fall back to the bits for them until
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import date, timedelta
 from typing import Any
+
+import pytest
+from django.db import connection
 
 from analytics.builders import coverage_refresh
 from analytics.kpi_reads import _month_coverage, coverage
@@ -16,6 +21,7 @@ from catalog.models import Outlet
 from dms.tenancy.context import tenant_scope
 from dms.tenancy.scope import Scope
 from tests.factories.catalog import make_outlet
+from tests.threads import at_once
 
 MONTH = date(2026, 10, 1)  # 31 days
 NEXT = date(2026, 11, 1)
@@ -184,3 +190,40 @@ def test_the_nightly_refresh_rebuilds_the_months_an_outlet_change_made_stale(cas
     assert markers(tid) == {(a1, MONTH), (a2, MONTH), (a1, NEXT), (a2, NEXT)}
     assert both(tid, MONTH.replace(day=2), MONTH.replace(day=20), "distributor") == stale_read
     assert facts_refresh_task(tenant_id=tid, business_date="2026-11-05")["coverage_months_healed"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outlet_added_while_the_months_are_counted_is_not_lost(cast_a: Any) -> None:
+    """An outlet is inserted (its trigger runs) and committed only while a rebuild is counting: the rebuild waits
+    for it (the SHARE lock) and counts it, so the markers never hold a count the trigger can no longer clear."""
+    tid = cast_a.tenant.pk
+    seed_bits(cast_a, seed=17)
+    a1 = cast_a.distributors[0].pk
+    inserted, release = threading.Event(), threading.Event()
+
+    def add_outlet() -> None:
+        try:
+            with tenant_scope(Scope.system(tid)):
+                make_outlet(cast_a.distributors[0])
+                inserted.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    def rebuild() -> float:
+        inserted.wait(timeout=20)
+        started = time.monotonic()
+        threading.Timer(1.0, release.set).start()  # the outlet's transaction commits a second later
+        try:
+            build(tid, MONTH)
+        finally:
+            connection.close()
+        return time.monotonic() - started
+
+    _none, waited = at_once([add_outlet, rebuild])
+    assert waited >= 0.9  # the rebuild waited for the outlet's commit
+    with tenant_scope(Scope.system(tid)):
+        active = Outlet.objects.filter(distributor_id=a1, active=True).count()
+        counted = list(CoverageMonthFact.objects.filter(distributor_id=a1, date=MONTH, from_day=0).values_list(
+            "outlets", flat=True))
+    assert counted == [active] == [7]  # 6 seeded + the new one
