@@ -152,14 +152,11 @@ def _selected(names: tuple[str, ...]) -> tuple[Kpi, ...]:
     return tuple(kpi for kpi in KPIS if kpi.name in wanted)
 
 
-_ALL = tuple(KPIS)
-
-
 def evaluate(sums: dict[str, Any], names: tuple[str, ...] = KPI_NAMES,
              selected: tuple[Kpi, ...] | None = None) -> dict[str, dict[str, Any]]:
     """The KPI dicts of `names` from the sums (missing or NULL sums are 0). `selected`: the KPIs of `names`, in
     KPIS order, when the caller evaluates many rows (evaluate_rows)."""
-    kpis = selected if selected is not None else (_ALL if names is KPI_NAMES else _selected(names))
+    kpis = selected if selected is not None else _selected(names)
     out: dict[str, dict[str, Any]] = {}
     for kpi in kpis:
         numerator = Decimal(sums.get(kpi.numerator) or 0)
